@@ -1,0 +1,132 @@
+"""The ``rag`` command. Errors meant for users print one line and exit 1; no tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from rag.errors import RagError
+
+log = logging.getLogger("rag")
+
+
+def _settings(args: argparse.Namespace):  # noqa: ANN202
+    from rag.settings import Settings
+
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    return Settings(**overrides)
+
+
+def _rag(args: argparse.Namespace):  # noqa: ANN202
+    from rag.pipeline import RAG
+
+    return RAG(_settings(args))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    rag = _rag(args)
+    report = rag.ingest(args.path, rebuild=args.rebuild, progress=sys.stderr.isatty())
+    print(report)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from rag.render import render_passage
+
+    rag = _rag(args)
+    passages = rag.retrieve(args.question, top_k=args.k, language=args.language,
+                            sources=args.source or None)
+    if args.json:
+        print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=2))
+    else:
+        for p in passages:
+            print(render_passage(p))
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.json:
+        print(json.dumps({k: v for k, v, _ in settings.describe()}, ensure_ascii=False, indent=2))
+        return 0
+    rows = settings.describe()
+    width = max(len(k) for k, _, _ in rows)
+    for name, value, description in rows:
+        print(f"RAG_{name.upper():<{width}}  {value}")
+        print(f"  {'':<{width}}  {description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Question answering over a multilingual news corpus."
+    )
+    parser.add_argument("--data-dir", type=Path, help="data folder (default: $RAG_DATA_DIR or ./data)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index a folder or file of .txt/.md articles (incremental)")
+    p.add_argument("path", nargs="?", type=Path, help="folder or file (default: $RAG_DOCS_DIR or ./seeds)")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="show the passages retrieved for a question")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="number of passages (default: $RAG_TOP_K or 5)")
+    p.add_argument("--language", help="only passages in this language (ISO 639-1, e.g. el)")
+    p.add_argument("--source", action="append", help="only passages of this file name (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("config", help="print the effective settings")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_config)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Modules that add subcommands (generation, evaluation, chat page) append a register(subparsers) here.
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if not args.verbose:  # chatty libraries
+        for name in ("httpx", "chromadb", "bm25s"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        problems = "; ".join(
+            (f"RAG_{'.'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "") + e["msg"] for e in exc.errors()
+        )
+        print(f"error: invalid settings: {problems}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

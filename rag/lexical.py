@@ -1,0 +1,149 @@
+"""BM25 per language (bm25s), with Snowball stemming (PyStemmer), persisted beside the store.
+
+Local Chroma has no sparse index, so lexical search runs in-process. One index per language: each
+is tokenised and stemmed for its own language, and a question is searched in the index of its own
+language (a stemmed English question matches nothing useful in Greek, and only adds noise there).
+An index records the store ``version`` it was built from; a reader whose store moved on (another
+process ingested) rebuilds before searching. Only languages whose chunks changed are rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# ISO 639-1 -> Snowball algorithm name (PyStemmer). Other languages are tokenised without stemming.
+SNOWBALL = {
+    "ar": "arabic", "da": "danish", "de": "german", "el": "greek", "en": "english", "es": "spanish",
+    "fi": "finnish", "fr": "french", "hu": "hungarian", "it": "italian", "nl": "dutch", "no": "norwegian",
+    "pt": "portuguese", "ro": "romanian", "ru": "russian", "sv": "swedish", "tr": "turkish",
+}  # fmt: skip
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+
+
+class Analyzer:
+    """Lower-cases, tokenises and stems text for one language."""
+
+    def __init__(self, language: str) -> None:
+        import Stemmer
+
+        self.language = language
+        algo = SNOWBALL.get(language)
+        self._stemmer = Stemmer.Stemmer(algo) if algo else None
+
+    def __call__(self, text: str) -> list[str]:
+        if self.language == "tr":  # Turkish dotted/dotless i: str.lower() gets "I" and "İ" wrong
+            text = text.replace("I", "ı").replace("İ", "i")
+        text = text.lower()
+        if self.language == "el":  # Greek accents vary (τόνος, final forms); the stemmer expects none
+            text = _strip_accents(text)
+        words = [w for w in _WORD.findall(text) if len(w) > 1 or w.isdigit()]
+        return self._stemmer.stemWords(words) if self._stemmer else words
+
+
+@dataclass
+class _LanguageIndex:
+    ids: list[str]
+    retriever: object  # bm25s.BM25
+
+
+class LexicalIndex:
+    """BM25 indexes for every language in the store, kept in sync with the store's version."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.version: int | None = None
+        self._indexes: dict[str, _LanguageIndex] = {}
+        self._analyzers: dict[str, Analyzer] = {}
+
+    def analyzer(self, language: str) -> Analyzer:
+        if language not in self._analyzers:
+            self._analyzers[language] = Analyzer(language)
+        return self._analyzers[language]
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted(self._indexes)
+
+    def build(self, language: str, rows: Iterable[tuple[str, str]]) -> None:
+        """(Re)build one language's index from (chunk id, text) rows."""
+        import bm25s
+
+        rows = list(rows)
+        if not rows:
+            self._indexes.pop(language, None)
+            return
+        analyze = self.analyzer(language)
+        retriever = bm25s.BM25()
+        retriever.index([analyze(text) for _, text in rows], show_progress=False)
+        self._indexes[language] = _LanguageIndex(ids=[i for i, _ in rows], retriever=retriever)
+
+    def search(self, query: str, language: str, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the best ``n`` chunks in ``language``, best first."""
+        index = self._indexes.get(language)
+        if index is None:
+            return []
+        vocab = index.retriever.vocab_dict
+        tokens = [t for t in dict.fromkeys(self.analyzer(language)(query)) if t in vocab]
+        if not tokens:
+            return []
+        scores = np.asarray(index.retriever.get_scores(tokens))
+        order = np.argsort(-scores)
+        out: list[tuple[str, float]] = []
+        for i in order:
+            if scores[i] <= 0 or len(out) >= n:
+                break
+            if allowed is None or index.ids[i] in allowed:
+                out.append((index.ids[i], float(scores[i])))
+        return out
+
+    # -- persistence ---------------------------------------------------------------------------------
+
+    def save(self, version: int) -> None:
+        tmp = self.directory.with_name(self.directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for lang, index in self._indexes.items():
+            index.retriever.save(str(tmp / lang))
+            (tmp / lang / "ids.json").write_text(json.dumps(index.ids))
+        (tmp / "state.json").write_text(json.dumps({"version": version, "languages": self.languages}))
+        # Swap in whole, so that a crash mid-save never leaves a half-written index behind.
+        shutil.rmtree(self.directory, ignore_errors=True)
+        tmp.rename(self.directory)
+        self.version = version
+
+    def load(self) -> bool:
+        """Load the saved indexes; False when there are none or they are unreadable."""
+        import bm25s
+
+        state_file = self.directory / "state.json"
+        if not state_file.exists():
+            return False
+        try:
+            state = json.loads(state_file.read_text())
+            indexes = {}
+            for lang in state["languages"]:
+                retriever = bm25s.BM25.load(str(self.directory / lang))
+                ids = json.loads((self.directory / lang / "ids.json").read_text())
+                indexes[lang] = _LanguageIndex(ids=ids, retriever=retriever)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("BM25 index at %s is unreadable (%s); it will be rebuilt", self.directory, exc)
+            return False
+        self._indexes = indexes
+        self.version = int(state["version"])
+        return True

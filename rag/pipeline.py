@@ -1,0 +1,173 @@
+"""The ``RAG`` facade: the one object the CLI, the chat page, the evaluation and users call."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.answering import Answerer, AskOptions, Turn
+from rag.chunking import Chunker
+from rag.embedding import Embedder, build_embedder
+from rag.errors import EmptyIndexError
+from rag.indexing import Indexer, ensure_lexical_fresh, index_stats
+from rag.language import LanguageDetector
+from rag.lexical import LexicalIndex
+from rag.loading import BoilerplateFilter, Loader
+from rag.retrieval import HybridRetriever, RetrievalConfig
+from rag.settings import Settings
+from rag.store import ChromaStore, connect
+from rag.llm import Health, LLMBackend, build_llm
+from rag.types import Answer, IndexStats, IngestReport, Passage
+
+log = logging.getLogger(__name__)
+
+_FRESHNESS_SECONDS = 1.0  # how often a reader checks whether another process changed the index
+
+
+class RAG:
+    """Ingest articles, retrieve passages across languages, and answer questions.
+
+    >>> rag = RAG()                      # settings from RAG_* environment variables and .env
+    >>> rag.ingest("seeds")              # doctest: +SKIP
+    >>> rag.retrieve("When did Lavrov meet Kim?")[0].source  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        chroma_client: Any | None = None,
+        llm: LLMBackend | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        s = self.settings
+        self.embedder = embedder or build_embedder(s.embedder, s.ollama_host, s.embed_batch_size)
+        self.detector = LanguageDetector(s.languages)
+        client = chroma_client or connect(s.chroma_dir, s.chroma_host, s.chroma_port)
+        self.store = ChromaStore(client, s.collection, self.embedder.model_id, self.embedder.dimension)
+        self.lexical = LexicalIndex(s.lexical_dir / s.collection)
+        self.loader = Loader(self.detector, BoilerplateFilter(s.boilerplate_patterns), s.max_file_mb)
+        self.chunker = Chunker(s.chunk_size, s.chunk_overlap, self.embedder.token_counter)
+        self.retriever = HybridRetriever(
+            self.store,
+            self.lexical,
+            self.embedder,
+            self.detector,
+            RetrievalConfig(s.candidates, s.dense_weight, s.lexical_weight, s.rrf_k),
+        )
+        self.llm = llm or build_llm(s)
+        self._llms: dict[str, LLMBackend] = {self.llm.model: self.llm}
+        self._answerers: dict[str, Answerer] = {}
+        self._lock = threading.RLock()  # ingest and BM25 refresh are not concurrent-safe
+        self._checked_at = 0.0
+
+    # -- indexing ------------------------------------------------------------------------------------
+
+    def ingest(self, path: str | Path | None = None, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
+        """Index a folder or file (default: ``settings.docs_dir``), incrementally."""
+        indexer = Indexer(self.loader, self.chunker, self.embedder, self.store, self.lexical,
+                          self.settings.embed_batch_size)
+        with self._lock:
+            report = indexer.ingest(Path(path or self.settings.docs_dir), rebuild=rebuild, progress=progress)
+            self._checked_at = time.monotonic()
+        return report
+
+    def stats(self) -> IndexStats:
+        """Documents, chunks and languages in the index."""
+        return index_stats(self.store)
+
+    # -- retrieval -----------------------------------------------------------------------------------
+
+    def retrieve(
+        self,
+        question: str,
+        top_k: int | None = None,
+        language: str | None = None,
+        sources: Sequence[str] | None = None,
+    ) -> list[Passage]:
+        """The ``top_k`` passages for ``question``, in any language; filter by passage language or file."""
+        if not question.strip():
+            raise ValueError("the question is empty")
+        self._ensure_ready()
+        k = self.settings.top_k if top_k is None else top_k
+        return self.retriever.retrieve(question, k, language=language, sources=sources)
+
+    def _ensure_ready(self) -> None:
+        with self._lock:
+            if self.store.count() == 0:
+                raise EmptyIndexError(
+                    f"the index {self.settings.collection!r} is empty: run `rag ingest` "
+                    f"(it reads {self.settings.docs_dir}/) or upload articles first"
+                )
+            now = time.monotonic()
+            if self.lexical.version is None or now - self._checked_at > _FRESHNESS_SECONDS:
+                ensure_lexical_fresh(self.store, self.lexical)
+                self._checked_at = now
+
+    # -- answering -----------------------------------------------------------------------------------
+
+    def health(self, refresh: bool = False) -> Health:
+        """Whether the language model can answer now, and if not, why and what to do."""
+        return self.llm.health(refresh)
+
+    def ask(self, question: str, *, history: Sequence[Turn] = (), **options: Any) -> Answer:
+        """A grounded, cited answer in the question's language (see ``stream`` for the options)."""
+        answer = None
+        for item in self.stream(question, history=history, **options):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None  # stream always ends with the Answer
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        top_k: int | None = None,
+        language: str | None = None,
+        sources: Sequence[str] | None = None,
+        translate: bool | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is generated, then the final ``Answer``.
+
+        ``history`` (earlier ``{"role", "content"}`` turns) turns a follow-up into a standalone
+        question; ``translate`` (default: the setting) searches with the question translated into
+        every language of the index too; ``model`` overrides the model for this question.
+        """
+        if not question.strip():
+            raise ValueError("the question is empty")
+        k = self.settings.top_k if top_k is None else top_k
+        if k < 1:
+            raise ValueError("top_k must be at least 1")
+        self._ensure_ready()
+        opts = AskOptions(
+            top_k=k, language=language, sources=tuple(sources) if sources else None,
+            translate=self.settings.translate if translate is None else translate, temperature=temperature,
+        )
+        yield from self._answerer(model).stream(question, opts, self.lexical.languages, history)
+
+    def chat(self, message: str, history: Sequence[Turn] = (), **options: Any) -> Answer:
+        """Answer a message in a conversation: follow-ups are rewritten with the recent history."""
+        return self.ask(message, history=history, **options)
+
+    def _answerer(self, model: str | None) -> Answerer:
+        name = model or self.llm.model
+        with self._lock:
+            if name not in self._llms:
+                self._llms[name] = build_llm(self.settings, name)
+            if name not in self._answerers:
+                s = self.settings
+                self._answerers[name] = Answerer(
+                    self.retriever, self.embedder, self.detector, self._llms[name],
+                    support_threshold=s.support_threshold, translation_weight=s.translation_weight,
+                    max_answer_tokens=s.max_answer_tokens, history_turns=s.history_turns,
+                )
+            return self._answerers[name]

@@ -1,0 +1,33 @@
+"""Plain-text rendering of answers and passages, for the CLI and ``str(answer)``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.types import Answer, Passage
+
+
+def render_passage(p: Passage, width: int = 300) -> str:
+    text = " ".join(p.text.split())
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return f"{p.rank}. {p.source} [{p.language}] chars {p.start}-{p.end}  score {p.score:.4f}\n   {p.title}\n   {text}"
+
+
+def render_answer_text(answer: Answer) -> str:
+    lines = [answer.text.strip()]
+    if answer.notice:
+        lines += ["", f"({answer.notice})"]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for c in answer.citations:
+            flags = []
+            if c.inferred:
+                flags.append("inferred")
+            if not c.supported:
+                flags.append("weak support")
+            flag = f" ({', '.join(flags)})" if flags else ""
+            lines.append(f"[{c.number}] {c.passage.source} [{c.passage.language}] chars {c.start}-{c.end}{flag}")
+            lines.append(f"    \u201c{' '.join(c.sentence.split())}\u201d")
+    return "\n".join(lines)

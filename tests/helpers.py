@@ -1,0 +1,45 @@
+"""Facts about the test corpus and small helpers shared by the tests (no fixtures here)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO = TESTS_DIR.parent
+SEEDS = REPO / "seeds"
+QUESTIONS = REPO / "eval" / "questions.jsonl"
+
+# The seeds by file name, and the language each one is written in.
+GREEK = ("000_3826467bcfade4bc.txt", "001_cb3a5e9a82b9db3f.txt", "003_f498415e3a7660f3.txt")
+ITALIAN = "002_4a01d9418e012f08.txt"
+TURKISH = "004_4ca51aff78973f2c.txt"
+SEED_LANGUAGES = {GREEK[0]: "el", GREEK[1]: "el", ITALIAN: "it", GREEK[2]: "el", TURKISH: "tr"}
+SMALL_SEEDS = (ITALIAN, TURKISH)  # the two the ingest tests copy, to keep them fast
+
+# The two promotion lines at the end of 003 (skai.gr), which the default patterns remove.
+SEED_003_BOILERPLATE = (
+    "Διαβάστε τις Ειδήσεις σήμερα και ενημερωθείτε για τα πρόσφατα νέα.",
+    "Ακολουθήστε το Skai.gr στο Google News και μάθετε πρώτοι όλες τις ειδήσεις.",
+)
+
+
+def seed_text(name: str) -> str:
+    """A seed as the loader sees it (UTF-8, newlines normalised)."""
+    return (SEEDS / name).read_text(encoding="utf-8").replace("\r\n", "\n")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def loader_for(settings):  # noqa: ANN001, ANN201 - Settings -> Loader
+    """The loader ``RAG`` would build from these settings."""
+    from rag.language import LanguageDetector
+    from rag.loading import BoilerplateFilter, Loader
+
+    return Loader(LanguageDetector(settings.languages), BoilerplateFilter(settings.boilerplate_patterns),
+                  settings.max_file_mb)

@@ -1,0 +1,201 @@
+"""Chunking: spans into the original article, full coverage, stable ids, sizes in the embedder's tokens."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+from pathlib import Path
+
+import pytest
+from helpers import GREEK, SEED_003_BOILERPLATE, SEED_LANGUAGES, SEEDS, TURKISH
+
+from rag.chunking import Chunker, OffsetMap, chunk_id
+from rag.settings import Settings
+from rag.types import Chunk, Document
+
+ALL_SEEDS = sorted(SEED_LANGUAGES)
+
+
+@pytest.fixture
+def chunker(settings: Settings, embedder) -> Chunker:  # noqa: ANN001
+    """The chunker RAG builds: default sizes, counted in the real embedder's tokens."""
+    return Chunker(settings.chunk_size, settings.chunk_overlap, embedder.token_counter)
+
+
+def load(loader, path: Path) -> Document:  # noqa: ANN001
+    doc = loader.load_file(path)
+    assert isinstance(doc, Document), doc
+    return doc
+
+
+def chunks_of(loader, chunker: Chunker, name: str) -> tuple[Document, list[Chunk]]:  # noqa: ANN001
+    doc = load(loader, SEEDS / name)
+    return doc, chunker.split(doc)
+
+
+# -- spans ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ALL_SEEDS)
+def test_chunk_text_is_the_original_text_at_its_span(loader, chunker: Chunker, name: str) -> None:
+    doc, chunks = chunks_of(loader, chunker, name)
+
+    assert chunks
+    for c in chunks:
+        assert c.text == doc.text[c.start : c.end]
+
+
+@pytest.mark.parametrize("name", ALL_SEEDS)
+def test_chunks_cover_every_character_of_the_news_text(loader, chunker: Chunker, name: str) -> None:
+    doc, chunks = chunks_of(loader, chunker, name)
+    covered = set()
+    for c in chunks:
+        covered.update(range(c.start, c.end))
+
+    news = {i for s, e in doc.kept for i in range(s, e) if not doc.text[i].isspace()}
+    assert news - covered == set()
+
+
+def test_spans_point_into_the_original_file_after_boilerplate_removal(loader, chunker: Chunker) -> None:
+    doc, chunks = chunks_of(loader, chunker, GREEK[2])
+    boilerplate_start = doc.text.index(SEED_003_BOILERPLATE[0])
+
+    assert doc.text == (SEEDS / GREEK[2]).read_text(encoding="utf-8")  # offsets are into the file as it is
+    assert all(c.end <= boilerplate_start for c in chunks)
+    assert not any(line in c.text for c in chunks for line in SEED_003_BOILERPLATE)
+
+
+def test_chunks_are_numbered_in_document_order(loader, chunker: Chunker) -> None:
+    _, chunks = chunks_of(loader, chunker, GREEK[0])
+
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert {c.n_chunks for c in chunks} == {len(chunks)}
+    assert [c.start for c in chunks] == sorted(c.start for c in chunks)
+
+
+def test_chunks_carry_the_metadata_of_their_document(loader, chunker: Chunker) -> None:
+    doc, chunks = chunks_of(loader, chunker, TURKISH)
+
+    for c in chunks:
+        assert (c.source, c.language, c.title, c.doc_sha256) == (TURKISH, "tr", doc.title, doc.sha256)
+        assert c.metadata()["start"] == c.start and c.metadata()["end"] == c.end
+
+
+# -- ids --------------------------------------------------------------------------------------------------
+
+
+def test_chunk_ids_are_the_same_on_every_run(loader, settings: Settings, embedder) -> None:  # noqa: ANN001
+    first = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.token_counter)
+    second = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.token_counter)
+
+    ids = [c.id for c in first.split(load(loader, SEEDS / GREEK[1]))]
+
+    assert ids == [c.id for c in second.split(load(loader, SEEDS / GREEK[1]))]
+    assert len(set(ids)) == len(ids)
+
+
+def test_chunk_ids_change_when_the_content_changes(loader, chunker: Chunker, tmp_path: Path) -> None:
+    path = tmp_path / TURKISH
+    shutil.copy(SEEDS / TURKISH, path)
+    before = {c.id for c in chunker.split(load(loader, path))}
+
+    path.write_text(path.read_text(encoding="utf-8").replace("Lavrov", "Lavrov'un", 1), encoding="utf-8")
+    after = {c.id for c in chunker.split(load(loader, path))}
+
+    assert before.isdisjoint(after)
+
+
+def test_chunk_id_depends_on_file_name_content_hash_and_position() -> None:
+    base = chunk_id("a.txt", "f" * 64, 0)
+
+    assert chunk_id("a.txt", "f" * 64, 0) == base
+    assert chunk_id("b.txt", "f" * 64, 0) != base
+    assert chunk_id("a.txt", "e" * 64, 0) != base
+    assert chunk_id("a.txt", "f" * 64, 1) != base
+
+
+# -- sizes in the embedder's tokens -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ALL_SEEDS)
+def test_every_chunk_fits_the_chunk_size_in_embedder_tokens(
+    loader, chunker: Chunker, settings: Settings, embedder, name: str  # noqa: ANN001
+) -> None:
+    _, chunks = chunks_of(loader, chunker, name)
+
+    assert all(embedder.count_tokens(c.text) <= settings.chunk_size for c in chunks)
+
+
+def test_greek_and_turkish_chunks_fill_a_comparable_share_of_the_window(
+    loader, chunker: Chunker, settings: Settings, embedder  # noqa: ANN001
+) -> None:
+    def full_chunks(names: list[str]) -> list[Chunk]:  # every chunk but a document's last (shorter) one
+        return [c for n in names for c in chunks_of(loader, chunker, n)[1][:-1]]
+
+    greek, turkish = full_chunks(list(GREEK)), full_chunks([TURKISH])
+    greek_tokens = statistics.mean(embedder.count_tokens(c.text) for c in greek)
+    turkish_tokens = statistics.mean(embedder.count_tokens(c.text) for c in turkish)
+    greek_chars = statistics.mean(len(c.text) for c in greek)
+    turkish_chars = statistics.mean(len(c.text) for c in turkish)
+
+    # The same token budget holds many more Turkish characters than Greek ones ...
+    assert turkish_chars > 1.2 * greek_chars
+    # ... yet both languages fill the embedder's window alike.
+    assert min(greek_tokens, turkish_tokens) >= 0.7 * settings.chunk_size
+    assert max(greek_tokens, turkish_tokens) <= 1.2 * min(greek_tokens, turkish_tokens)
+
+
+def test_a_smaller_chunk_size_gives_more_and_smaller_chunks(loader, embedder) -> None:  # noqa: ANN001
+    doc = load(loader, SEEDS / TURKISH)
+
+    large = Chunker(256, 32, embedder.token_counter).split(doc)
+    small = Chunker(64, 8, embedder.token_counter).split(doc)
+
+    assert len(small) > len(large)
+    assert all(embedder.count_tokens(c.text) <= 64 for c in small)
+
+
+@pytest.mark.parametrize(("size", "overlap"), [(64, 64), (64, 100)])
+def test_overlap_not_smaller_than_the_size_is_refused(size: int, overlap: int) -> None:
+    with pytest.raises(ValueError, match="chunk_overlap"):
+        Chunker(size, overlap)
+
+
+def test_settings_refuse_an_overlap_not_smaller_than_the_size(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="must be smaller than chunk_size"):
+        Settings(data_dir=tmp_path, chunk_size=64, chunk_overlap=64)
+
+
+# -- OffsetMap (pure) ---------------------------------------------------------------------------------------
+
+# Original "AAAAA#####BBBBBBBBBB": 0-5 kept, 5-10 removed, 10-20 kept. Cleaned: "AAAAABBBBBBBBBB".
+KEPT = [(0, 5), (10, 20)]
+
+
+def test_offset_map_length_is_the_kept_text_length() -> None:
+    assert OffsetMap(KEPT).length == 15
+
+
+@pytest.mark.parametrize(("clean", "original"), [(0, 0), (3, 3), (5, 10), (7, 12), (14, 19)])
+def test_offset_map_moves_start_offsets_past_removed_ranges(clean: int, original: int) -> None:
+    assert OffsetMap(KEPT).to_original(clean) == original
+
+
+@pytest.mark.parametrize(("clean", "original"), [(3, 3), (5, 5), (6, 11), (15, 20)])
+def test_offset_map_keeps_an_end_on_a_border_in_the_segment_before_it(clean: int, original: int) -> None:
+    assert OffsetMap(KEPT).to_original(clean, is_end=True) == original
+
+
+def test_offset_map_round_trips_every_kept_character() -> None:
+    original = "AAAAA#####BBBBBBBBBB"
+    clean = "".join(original[s:e] for s, e in KEPT)
+    offsets = OffsetMap(KEPT)
+
+    assert all(original[offsets.to_original(i)] == ch for i, ch in enumerate(clean))
+
+
+def test_offset_map_with_a_leading_removed_range() -> None:
+    offsets = OffsetMap([(8, 12)])
+
+    assert offsets.to_original(0) == 8
+    assert offsets.to_original(4, is_end=True) == 12
