@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -104,6 +105,7 @@ class Answerer:
         self.max_answer_tokens = max_answer_tokens
         self.history_turns = history_turns
         self._translations: OrderedDict[tuple, dict[str, str]] = OrderedDict()
+        self._translations_lock = threading.Lock()  # answers run concurrently on the chat page
 
     # -- steps ---------------------------------------------------------------------------------------
 
@@ -113,17 +115,19 @@ class Answerer:
         if not targets:
             return {}
         key = (self.llm.model, question, tuple(targets))
-        if key in self._translations:
-            return self._translations[key]
+        with self._translations_lock:
+            if key in self._translations:
+                return self._translations[key]
         try:
             reply = self.llm.complete(translation_messages(question, targets), temperature=0.0, max_tokens=300)
         except LLMError as exc:
             log.warning("translation failed, searching with the original question only: %s", exc)
             return {}
         result = {k: v for k, v in parse_translations(reply, targets).items() if v.casefold() != question.casefold()}
-        self._translations[key] = result
-        if len(self._translations) > 256:
-            self._translations.popitem(last=False)
+        with self._translations_lock:
+            self._translations[key] = result
+            if len(self._translations) > 256:
+                self._translations.popitem(last=False)
         return result
 
     def condense(self, message: str, history: Sequence[Turn]) -> str:
@@ -156,7 +160,9 @@ class Answerer:
         rankings = [self.retriever.rank(question, language=opts.language, sources=opts.sources, query_language=qlang)]
         weights = [1.0]
         for lang, text in translations.items():
-            rankings.append(self.retriever.rank(text, language=opts.language, sources=opts.sources, query_language=lang))
+            rankings.append(
+                self.retriever.rank(text, language=opts.language, sources=opts.sources, query_language=lang)
+            )
             weights.append(self.translation_weight)
         passages = self.retriever.fuse(rankings, weights, opts.top_k)
         return passages, translations, (time.perf_counter() - t1) * 1000, translate_ms
@@ -218,7 +224,7 @@ class Answerer:
         if refused:
             text, citations = refusal_sentence(language), []
         else:
-            text, citations = cite(raw, kept, self.embedder.embed_query, self.embedder.embed_passages,
+            text, citations = cite(raw, kept, self.embedder.embed_query, self.embedder.embed_sentences,
                                    self.support_threshold)
         yield replace(
             base, text=text, citations=tuple(citations), passages=tuple(kept), refused=refused,
@@ -230,7 +236,7 @@ class Answerer:
         top = list(base.passages[:3])
         citations = supporting_sentences(
             base.standalone_question or base.question, top, self.embedder.embed_query,
-            self.embedder.embed_passages, self.support_threshold,
+            self.embedder.embed_sentences, self.support_threshold,
         )
         intro = RETRIEVAL_ONLY_INTRO.get(base.language, RETRIEVAL_ONLY_INTRO["en"])
         lines = [intro] + [f"- {' '.join(c.sentence.split())} [{c.number}]" for c in citations]

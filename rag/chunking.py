@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from llama_index.core.node_parser import SentenceSplitter
 
@@ -24,26 +23,6 @@ def chunk_id(source: str, doc_sha256: str, index: int) -> str:
     """Stable id: the same file content always gives the same ids, a changed file new ones."""
     key = hashlib.sha1(f"{source}\x00{doc_sha256}".encode()).hexdigest()[:16]
     return f"{key}-{index:05d}"
-
-
-class OffsetMap:
-    """Maps offsets in the cleaned text (kept ranges joined) back to the original text."""
-
-    def __init__(self, kept: Sequence[tuple[int, int]]) -> None:
-        self._clean_starts: list[int] = []
-        self._orig_starts: list[int] = []
-        pos = 0
-        for start, end in kept:
-            self._clean_starts.append(pos)
-            self._orig_starts.append(start)
-            pos += end - start
-        self.length = pos
-
-    def to_original(self, clean_offset: int, *, is_end: bool = False) -> int:
-        # An end offset that falls on a segment border belongs to the segment before it.
-        probe = clean_offset - 1 if is_end and clean_offset > 0 else clean_offset
-        i = max(bisect_right(self._clean_starts, probe) - 1, 0)
-        return self._orig_starts[i] + clean_offset - self._clean_starts[i]
 
 
 def _locate(haystack: str, needle: str, cursor: int) -> tuple[int, int]:
@@ -76,15 +55,18 @@ class Chunker:
         )
 
     def split(self, doc: Document) -> list[Chunk]:
-        offsets = OffsetMap(doc.kept)
-        clean = "".join(doc.text[s:e] for s, e in doc.kept)
-        pieces = [p for p in self._splitter.split_text(clean) if p.strip()]
+        # Each run of news text between removed boilerplate lines is split on its own, so that no
+        # chunk spans a removed line and every chunk is exactly ``doc.text[start:end]``.
         spans: list[tuple[int, int]] = []
-        cursor = 0
-        for piece in pieces:
-            start, end = _locate(clean, piece, cursor)
-            spans.append((offsets.to_original(start), offsets.to_original(end, is_end=True)))
-            cursor = start + 1
+        for seg_start, seg_end in doc.kept:
+            segment = doc.text[seg_start:seg_end]
+            cursor = 0
+            for piece in self._splitter.split_text(segment):
+                if not piece.strip():
+                    continue
+                start, end = _locate(segment, piece, cursor)
+                spans.append((seg_start + start, seg_start + end))
+                cursor = start + 1
         return [
             Chunk(
                 id=chunk_id(doc.source, doc.sha256, i),

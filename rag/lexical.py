@@ -36,6 +36,15 @@ def _strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
 
 
+def _import_bm25s():  # noqa: ANN202 - the bm25s module
+    import bm25s
+
+    # bm25s sets its logger to DEBUG on import, which overrides the CLI's quieting (and printed
+    # "DEBUG bm25s: ..." lines in `rag ingest`): let it inherit the application's level instead.
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
 class Analyzer:
     """Lower-cases, tokenises and stems text for one language."""
 
@@ -82,7 +91,7 @@ class LexicalIndex:
 
     def build(self, language: str, rows: Iterable[tuple[str, str]]) -> None:
         """(Re)build one language's index from (chunk id, text) rows."""
-        import bm25s
+        bm25s = _import_bm25s()
 
         rows = list(rows)
         if not rows:
@@ -129,7 +138,7 @@ class LexicalIndex:
 
     def load(self) -> bool:
         """Load the saved indexes; False when there are none or they are unreadable."""
-        import bm25s
+        bm25s = _import_bm25s()
 
         state_file = self.directory / "state.json"
         if not state_file.exists():

@@ -58,9 +58,8 @@ def find_files(path: Path) -> list[Path]:
         raise IngestError(f"{path} does not exist: give a folder of .txt/.md articles or one such file")
     if path.is_file():
         return [path]
-    return sorted(
-        p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-    )
+    hidden = lambda p: any(part.startswith(".") for part in p.relative_to(path).parts)  # noqa: E731
+    return sorted(p for p in path.rglob("*") if p.is_file() and not hidden(p))
 
 
 def decode(raw: bytes, name: str, max_bytes: int) -> str | Skipped:

@@ -16,11 +16,11 @@ from rag.errors import EmptyIndexError
 from rag.indexing import Indexer, ensure_lexical_fresh, index_stats
 from rag.language import LanguageDetector
 from rag.lexical import LexicalIndex
+from rag.llm import Health, LLMBackend, build_llm
 from rag.loading import BoilerplateFilter, Loader
 from rag.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
 from rag.store import ChromaStore, connect
-from rag.llm import Health, LLMBackend, build_llm
 from rag.types import Answer, IndexStats, IngestReport, Passage
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,9 @@ class RAG:
         self.embedder = embedder or build_embedder(s.embedder, s.ollama_host, s.embed_batch_size)
         self.detector = LanguageDetector(s.languages)
         client = chroma_client or connect(s.chroma_dir, s.chroma_host, s.chroma_port)
-        self.store = ChromaStore(client, s.collection, self.embedder.model_id, self.embedder.dimension)
+        self.store = ChromaStore(
+            client, s.collection, self.embedder.model_id, self.embedder.dimension, remote=bool(s.chroma_host)
+        )
         self.lexical = LexicalIndex(s.lexical_dir / s.collection)
         self.loader = Loader(self.detector, BoilerplateFilter(s.boilerplate_patterns), s.max_file_mb)
         self.chunker = Chunker(s.chunk_size, s.chunk_overlap, self.embedder.token_counter)

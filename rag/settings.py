@@ -100,7 +100,9 @@ class Settings(BaseSettings):
     openai_api_key: str = Field("none", description="API key for the OpenAI-compatible endpoint.")
     request_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the model.")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
-    num_ctx: int = Field(8192, ge=512, description="Context window requested from the model (capped by the model's own).")
+    num_ctx: int = Field(
+        8192, ge=512, description="Context window requested from the model (capped by the model's own)."
+    )
     max_answer_tokens: int = Field(512, ge=16, description="Tokens reserved for the answer.")
     keep_alive: str = Field("10m", description="How long Ollama keeps the model loaded.")
     translate: bool = Field(True, description="Translate the question into the index languages and fuse the results.")
@@ -140,7 +142,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:
-            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
         return self
 
     @property

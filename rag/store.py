@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,31 @@ def connect(chroma_dir: Path, host: str | None = None, port: int = 8000) -> Any:
     return chromadb.PersistentClient(path=str(chroma_dir), settings=chroma_settings)
 
 
+def drop_collection(client: Any, name: str) -> None:
+    """Delete a collection if it exists, whatever embedder built it (``rag ingest --rebuild``)."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        client.delete_collection(name)
+    except NotFoundError:
+        log.debug("collection %s did not exist", name)
+
+
+@contextmanager
+def _readable(store: ChromaStore) -> Iterator[None]:
+    """Turn Chroma's and the transport's errors on reads into a ``StoreError`` that says what to do."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:
+        where = "the Chroma server" if store.remote else "the embedded Chroma index"
+        raise StoreError(
+            f"{where} cannot be read ({type(exc).__name__}: {exc}); if RAG_CHROMA_HOST is set, check that "
+            f"`chroma run` is up; if the collection was deleted, run `rag ingest`, then ask again"
+        ) from exc
+
+
 @dataclass(frozen=True)
 class Hit:
     """One row of a dense query: the chunk's id, text, metadata and cosine similarity."""
@@ -57,11 +83,12 @@ class Hit:
 class ChromaStore:
     """One collection of chunks. All Chroma calls of the package go through here."""
 
-    def __init__(self, client: Any, name: str, embedder_id: str, dimension: int) -> None:
+    def __init__(self, client: Any, name: str, embedder_id: str, dimension: int, remote: bool = False) -> None:
         self.client = client
         self.name = name
         self.embedder_id = embedder_id
         self.dimension = dimension
+        self.remote = remote
         self.collection = self._open()
 
     def _open(self) -> Any:
@@ -85,12 +112,16 @@ class ChromaStore:
     # -- reading -------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        return self.collection.count()
+        with _readable(self):
+            return self.collection.count()
 
     @property
     def version(self) -> int:
         """Changes on every write, from any process (read fresh from the server/disk)."""
-        col = self.client.get_collection(self.name, embedding_function=None)
+        with _readable(self):
+            col = self.client.get_collection(self.name, embedding_function=None)
+        if col.id != self.collection.id:  # another process rebuilt the collection: follow it
+            self.collection = col
         return int((col.metadata or {}).get("version", 0))
 
     def iter_rows(self, where: dict | None = None, include_documents: bool = False) -> Iterator[tuple[str, dict, str]]:
@@ -98,11 +129,11 @@ class ChromaStore:
         include = ["metadatas", "documents"] if include_documents else ["metadatas"]
         offset = 0
         while True:
-            page = self.collection.get(where=where, include=include, limit=_PAGE, offset=offset)
+            with _readable(self):
+                page = self.collection.get(where=where, include=include, limit=_PAGE, offset=offset)
             ids = page["ids"]
             docs = page.get("documents") or [""] * len(ids)
-            for row in zip(ids, page["metadatas"], docs):
-                yield row
+            yield from zip(ids, page["metadatas"], docs)
             if len(ids) < _PAGE:
                 return
             offset += _PAGE
@@ -115,12 +146,13 @@ class ChromaStore:
         total = self.count()
         if total == 0:
             return []
-        res = self.collection.query(
-            query_embeddings=[vector.tolist()],
-            n_results=min(n, total),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
+        with _readable(self):
+            res = self.collection.query(
+                query_embeddings=[vector.tolist()],
+                n_results=min(n, total),
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
         return [
             Hit(id=i, text=t, metadata=m, similarity=1.0 - float(d))
             for i, t, m, d in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
@@ -149,7 +181,8 @@ class ChromaStore:
         # Read the metadata fresh: another process may have bumped it since we opened the collection.
         self.collection = self.client.get_collection(self.name, embedding_function=None)
         meta = dict(self.collection.metadata or {})
-        meta["version"] = int(meta.get("version", 0)) + 1
+        # A clock-based version never repeats, not even after a rebuild restarts the collection.
+        meta["version"] = max(int(meta.get("version", 0)) + 1, time.time_ns() // 1000)
         meta["updated"] = time.time()
         self.collection.modify(metadata=meta)
         return meta["version"]

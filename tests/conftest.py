@@ -5,13 +5,10 @@ Everything a test writes goes under pytest's temporary folders; nothing touches 
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,7 @@ _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
-from helpers import SEEDS, SMALL_SEEDS, free_port, loader_for  # noqa: E402
+from helpers import SEEDS, free_port, isolated, loader_for, reset_small_docs, scrub_environment  # noqa: E402
 
 from rag.embedding import Embedder, build_embedder  # noqa: E402
 from rag.pipeline import RAG  # noqa: E402
@@ -29,29 +26,10 @@ from rag.settings import Settings  # noqa: E402
 from rag.types import IngestReport  # noqa: E402
 
 
-def _scrub_environment(mp: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("RAG_"):
-            mp.delenv(name)
-    mp.delenv("OLLAMA_HOST", raising=False)
-
-
-@contextmanager
-def isolated(cwd: Path) -> Iterator[None]:
-    """No RAG_* / OLLAMA_HOST variables and an empty working folder (no .env), for session fixtures."""
-    mp = pytest.MonkeyPatch()
-    try:
-        _scrub_environment(mp)
-        mp.chdir(cwd)
-        yield
-    finally:
-        mp.undo()
-
-
 @pytest.fixture(autouse=True)
 def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every test starts with no RAG_* settings from the outside and writes only under tmp_path."""
-    _scrub_environment(monkeypatch)
+    scrub_environment(monkeypatch)
     monkeypatch.chdir(tmp_path)
 
 
@@ -90,14 +68,19 @@ def rag(settings: Settings, make_rag) -> RAG:
     return make_rag(settings)
 
 
+@pytest.fixture(scope="session")
+def _small_docs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("small-docs") / "docs"
+
+
 @pytest.fixture
-def small_docs(tmp_path: Path) -> Path:
-    """A private folder holding copies of the two smallest seeds (Italian and Turkish)."""
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for name in SMALL_SEEDS:
-        shutil.copy(SEEDS / name, folder / name)
-    return folder
+def small_docs(_small_docs_dir: Path) -> Path:
+    """A folder holding fresh copies of the two smallest seeds (Italian and Turkish).
+
+    The folder is the same for every test (and reset before each one) because the index records
+    absolute file paths: that lets ingest tests start from a copy of one pre-built index.
+    """
+    return reset_small_docs(_small_docs_dir)
 
 
 @pytest.fixture(scope="session")
@@ -150,15 +133,21 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     log = (path / "server.log").open("wb")
     proc = subprocess.Popen(
         [str(_chroma_cli()), "run", "--path", str(path / "db"), "--port", str(port), "--host", host],
-        stdout=log, stderr=subprocess.STDOUT, cwd=path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=path,
     )
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"`chroma run` exited with {proc.returncode}: {(path / 'server.log').read_text()[-2000:]}")
+                pytest.fail(
+                    f"`chroma run` exited with {proc.returncode}: {(path / 'server.log').read_text()[-2000:]}"
+                )
             try:
-                chromadb.HttpClient(host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False)).heartbeat()
+                chromadb.HttpClient(
+                    host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False)
+                ).heartbeat()
                 break
             except Exception:
                 if time.monotonic() > deadline:

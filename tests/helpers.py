@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parent
@@ -41,5 +47,37 @@ def loader_for(settings):  # noqa: ANN001, ANN201 - Settings -> Loader
     from rag.language import LanguageDetector
     from rag.loading import BoilerplateFilter, Loader
 
-    return Loader(LanguageDetector(settings.languages), BoilerplateFilter(settings.boilerplate_patterns),
-                  settings.max_file_mb)
+    return Loader(
+        LanguageDetector(settings.languages),
+        BoilerplateFilter(settings.boilerplate_patterns),
+        settings.max_file_mb,
+    )
+
+
+def scrub_environment(mp: pytest.MonkeyPatch) -> None:
+    """Remove every RAG_* variable and OLLAMA_HOST (undone by ``mp``)."""
+    for name in list(os.environ):
+        if name.startswith("RAG_"):
+            mp.delenv(name)
+    mp.delenv("OLLAMA_HOST", raising=False)
+
+
+@contextmanager
+def isolated(cwd: Path) -> Iterator[None]:
+    """No RAG_* / OLLAMA_HOST variables and an empty working folder (no .env), for session fixtures."""
+    mp = pytest.MonkeyPatch()
+    try:
+        scrub_environment(mp)
+        mp.chdir(cwd)
+        yield
+    finally:
+        mp.undo()
+
+
+def reset_small_docs(folder: Path) -> Path:
+    """Make ``folder`` hold exactly fresh copies of the two small seeds."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for name in SMALL_SEEDS:
+        shutil.copy(SEEDS / name, folder / name)
+    return folder

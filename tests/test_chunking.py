@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import GREEK, SEED_003_BOILERPLATE, SEED_LANGUAGES, SEEDS, TURKISH
 
-from rag.chunking import Chunker, OffsetMap, chunk_id
+from rag.chunking import Chunker, chunk_id
 from rag.settings import Settings
 from rag.types import Chunk, Document
 
@@ -119,7 +119,11 @@ def test_chunk_id_depends_on_file_name_content_hash_and_position() -> None:
 
 @pytest.mark.parametrize("name", ALL_SEEDS)
 def test_every_chunk_fits_the_chunk_size_in_embedder_tokens(
-    loader, chunker: Chunker, settings: Settings, embedder, name: str  # noqa: ANN001
+    loader,
+    chunker: Chunker,
+    settings: Settings,
+    embedder,
+    name: str,  # noqa: ANN001
 ) -> None:
     _, chunks = chunks_of(loader, chunker, name)
 
@@ -127,7 +131,10 @@ def test_every_chunk_fits_the_chunk_size_in_embedder_tokens(
 
 
 def test_greek_and_turkish_chunks_fill_a_comparable_share_of_the_window(
-    loader, chunker: Chunker, settings: Settings, embedder  # noqa: ANN001
+    loader,
+    chunker: Chunker,
+    settings: Settings,
+    embedder,  # noqa: ANN001
 ) -> None:
     def full_chunks(names: list[str]) -> list[Chunk]:  # every chunk but a document's last (shorter) one
         return [c for n in names for c in chunks_of(loader, chunker, n)[1][:-1]]
@@ -166,36 +173,18 @@ def test_settings_refuse_an_overlap_not_smaller_than_the_size(tmp_path: Path) ->
         Settings(data_dir=tmp_path, chunk_size=64, chunk_overlap=64)
 
 
-# -- OffsetMap (pure) ---------------------------------------------------------------------------------------
+def test_boilerplate_in_the_middle_of_an_article_is_in_no_chunk(settings) -> None:
+    from rag.language import LanguageDetector
+    from rag.loading import BoilerplateFilter, Loader
 
-# Original "AAAAA#####BBBBBBBBBB": 0-5 kept, 5-10 removed, 10-20 kept. Cleaned: "AAAAABBBBBBBBBB".
-KEPT = [(0, 5), (10, 20)]
+    text = ("Il ministro Lavrov ha incontrato Kim a Wonsan.\n"
+            "Leggi anche: le ultime notizie dal mondo.\n"
+            "La visita è durata fino al 13 luglio.\n")
+    loader = Loader(LanguageDetector(settings.languages), BoilerplateFilter(settings.boilerplate_patterns), 5)
+    doc = loader.load_text(text, Path("mid.txt"), "0" * 64)
+    chunks = Chunker(settings.chunk_size, settings.chunk_overlap).split(doc)
 
-
-def test_offset_map_length_is_the_kept_text_length() -> None:
-    assert OffsetMap(KEPT).length == 15
-
-
-@pytest.mark.parametrize(("clean", "original"), [(0, 0), (3, 3), (5, 10), (7, 12), (14, 19)])
-def test_offset_map_moves_start_offsets_past_removed_ranges(clean: int, original: int) -> None:
-    assert OffsetMap(KEPT).to_original(clean) == original
-
-
-@pytest.mark.parametrize(("clean", "original"), [(3, 3), (5, 5), (6, 11), (15, 20)])
-def test_offset_map_keeps_an_end_on_a_border_in_the_segment_before_it(clean: int, original: int) -> None:
-    assert OffsetMap(KEPT).to_original(clean, is_end=True) == original
-
-
-def test_offset_map_round_trips_every_kept_character() -> None:
-    original = "AAAAA#####BBBBBBBBBB"
-    clean = "".join(original[s:e] for s, e in KEPT)
-    offsets = OffsetMap(KEPT)
-
-    assert all(original[offsets.to_original(i)] == ch for i, ch in enumerate(clean))
-
-
-def test_offset_map_with_a_leading_removed_range() -> None:
-    offsets = OffsetMap([(8, 12)])
-
-    assert offsets.to_original(0) == 8
-    assert offsets.to_original(4, is_end=True) == 12
+    assert doc.removed_lines == ("Leggi anche: le ultime notizie dal mondo.",)
+    assert all("Leggi anche" not in c.text for c in chunks)
+    assert all(c.text == text[c.start : c.end] for c in chunks)
+    assert any("Wonsan" in c.text for c in chunks) and any("13 luglio" in c.text for c in chunks)

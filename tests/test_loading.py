@@ -32,7 +32,9 @@ def write(folder: Path, name: str, data: bytes | str) -> Path:
 
 
 def test_title_is_the_first_line_when_it_is_short(loader, tmp_path: Path) -> None:
-    path = write(tmp_path, "a.txt", "Lavrov meets Kim in Wonsan\n\nThe Russian foreign minister met the leader.\n")
+    path = write(
+        tmp_path, "a.txt", "Lavrov meets Kim in Wonsan\n\nThe Russian foreign minister met the leader.\n"
+    )
 
     assert load(loader, path).title == "Lavrov meets Kim in Wonsan"
 
@@ -56,7 +58,9 @@ def test_title_longer_than_160_characters_is_cut_at_a_word_with_an_ellipsis(load
 
 
 def test_title_skips_a_leading_boilerplate_line(loader, tmp_path: Path) -> None:
-    path = write(tmp_path, "a.txt", "Seguici su Telegram per le notizie\nLavrov incontra Kim a Wonsan\nTesto.\n")
+    path = write(
+        tmp_path, "a.txt", "Seguici su Telegram per le notizie\nLavrov incontra Kim a Wonsan\nTesto.\n"
+    )
 
     assert load(loader, path).title == "Lavrov incontra Kim a Wonsan"
 
@@ -94,7 +98,9 @@ def test_user_patterns_replace_the_default_boilerplate_patterns(tmp_path: Path) 
     kremlin = (
         "Ο επικεφαλής του Κρεμλίνου είχε δηλώσει πως η συμμαχία αυτή προβλέπει"  # a news line, for the test
     )
-    settings = Settings(data_dir=tmp_path / "data", boilerplate_patterns=[r"^Ο επικεφαλής του Κρεμλίνου\b.*$"])
+    settings = Settings(
+        data_dir=tmp_path / "data", boilerplate_patterns=[r"^Ο επικεφαλής του Κρεμλίνου\b.*$"]
+    )
 
     doc = load(loader_for(settings), SEEDS / GREEK[2])
     kept = "".join(doc.text[s:e] for s, e in doc.kept)
@@ -140,8 +146,9 @@ GREEK_SENTENCE = "Ο Λαβρόφ συναντήθηκε με τον Κιμ Γι
         pytest.param("empty.txt", b"", "empty", "remove", id="empty"),
         pytest.param("blank.md", b"  \n\t\n\n", "empty", "remove", id="whitespace-only"),
         pytest.param("greek.txt", GREEK_SENTENCE.encode("cp1253"), "not UTF-8", "iconv", id="cp1253"),
-        pytest.param("article.pdf", b"%PDF-1.7\n" + GREEK_SENTENCE.encode(), "unsupported type .pdf", ".txt",
-                     id="pdf"),
+        pytest.param(
+            "article.pdf", b"%PDF-1.7\n" + GREEK_SENTENCE.encode(), "unsupported type .pdf", ".txt", id="pdf"
+        ),
     ],
 )
 def test_unusable_file_is_skipped_with_a_reason_that_says_what_to_do(

