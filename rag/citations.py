@@ -46,7 +46,8 @@ def repair_markers(text: str, n_passages: int) -> str:
         nums = [int(n) for n in re.split(r"\s*[,;]\s*", m.group(1))]
         return "".join(f"[{n}]" for n in dict.fromkeys(nums) if 1 <= n <= n_passages)
 
-    return _MARKER.sub(fix, text)
+    # A dropped marker leaves "claim ." or a trailing space behind: tidy both.
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", _MARKER.sub(fix, text)).strip()
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -248,7 +248,7 @@ class OpenAICompatibleBackend:
         if isinstance(exc, openai.NotFoundError):
             return LLMError(f"model {self.model} is not served at {self.url}: check RAG_LLM_MODEL")
         if isinstance(exc, openai.APITimeoutError):
-            return LLMError(f"the model at {self.url} did not answer within {self.settings.request_timeout:.0f} s; "
+            return LLMError(f"the model at {self.url} did not answer within {self.settings.request_timeout:g} s; "
                             f"raise RAG_REQUEST_TIMEOUT or use a smaller model")
         if isinstance(exc, openai.APIConnectionError):
             return LLMError(f"the OpenAI-compatible server at {self.url} is not reachable: start it, "
@@ -260,7 +260,7 @@ class OpenAICompatibleBackend:
 
 def _transport_error(exc: Exception, what: str, fix: str, settings: Settings) -> LLMError:
     if isinstance(exc, httpx.TimeoutException):
-        return LLMError(f"{what} did not answer within {settings.request_timeout:.0f} s; "
+        return LLMError(f"{what} did not answer within {settings.request_timeout:g} s; "
                         f"raise RAG_REQUEST_TIMEOUT or use a smaller model")
     if isinstance(exc, httpx.RemoteProtocolError):
         return LLMError(f"{what} dropped the connection in the middle of the answer")

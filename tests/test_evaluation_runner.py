@@ -295,6 +295,18 @@ def test_without_a_model_answer_metrics_are_not_available_with_the_reason(
     assert report.retrieval.overall.n == 2
 
 
+def test_with_the_real_ask_and_no_model_reachable_answers_are_not_available(
+    tiny_index: Path, eval_embedder: Embedder, answer_set: Path
+) -> None:
+    # Port 1: nothing listens there, so RAG.ask cannot reach a model.
+    settings = Settings(_env_file=None, data_dir=tiny_index, ollama_host="http://127.0.0.1:1",
+                        openai_base_url="http://127.0.0.1:1/v1")
+    report = evaluate(RAG(settings, embedder=eval_embedder), answer_set)
+
+    assert not report.answers.available and report.answers.reason
+    assert report.retrieval.overall.n == 2
+
+
 class JudgedAnswers(ScriptedAnswers):
     def __init__(self, rag: RAG, verdicts: list[str]) -> None:
         super().__init__(rag, REPLIES)

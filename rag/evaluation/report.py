@@ -69,9 +69,11 @@ class Comparison:
             if d.change is None:
                 continue
             mark = {True: "better", False: "worse", None: "same"}[d.improved]
-            lines.append(
-                f"  {d.metric:<28} {_fmt(d.previous):>8} -> {_fmt(d.current):>8}  ({d.change:+.3f}, {mark})"
-            )
+            if d.metric.endswith(("_ms_p50", "_ms_p95")):
+                before, after, change = _fmt(d.previous, True), _fmt(d.current, True), f"{d.change:+.0f} ms"
+            else:
+                before, after, change = _fmt(d.previous), _fmt(d.current), f"{d.change:+.3f}"
+            lines.append(f"  {d.metric:<28} {before:>8} -> {after:>8}  ({change}, {mark})")
         lines.append(f"  hit@{self.k} -> miss: {', '.join(self.hit_to_miss) or 'none'}")
         lines.append(f"  miss -> hit@{self.k}: {', '.join(self.miss_to_hit) or 'none'}")
         return "\n".join(lines)
@@ -174,7 +176,7 @@ def check_floors(report: EvalReport, floors: Sequence[tuple[str, float]]) -> lis
                 why = report.answers.reason
             else:
                 why = "no answer measured it (the judge needs --judge)"
-            failed.append(f"{name} was not measured ({why}); floor {floor:g}")
+            failed.append(f"{name} (floor {floor:g}) was not measured: {why}")
         elif value < floor:
             failed.append(f"{name} = {value:.3f} is below the floor {floor:g}")
     return failed
@@ -414,7 +416,15 @@ def plot_latency(report: EvalReport, path: Path) -> None:
         ax.set_axis_off()
     for i, (name, xs) in enumerate(series, start=1):
         ax = fig.add_subplot(1, len(series), i)
-        ax.hist(xs, bins=min(30, max(5, len(xs) // 4)), color=f"C{i - 1}")
+        n_bins = min(30, max(5, len(xs) // 4))
+        lo, hi = max(min(xs), 0.1), max(xs)
+        if hi / lo > 20:  # a long tail (a cold start, a busy machine): log bins keep the bulk readable
+            import numpy as np
+
+            ax.hist(xs, bins=np.geomspace(lo, hi, n_bins + 1), color=f"C{i - 1}")
+            ax.set_xscale("log")
+        else:
+            ax.hist(xs, bins=n_bins, color=f"C{i - 1}")
         for q, style in ((50, "--"), (95, ":")):
             v = percentile(xs, q)
             ax.axvline(v, color="black", linestyle=style, linewidth=1, label=f"p{q} {v:.0f} ms")

@@ -494,6 +494,8 @@ def evaluate(
             notes.append("--judge ignored: answers are not scored with --retrieval-only")
     elif partial:
         answers = AnswerResult(False, "interrupted before answers were scored")
+    elif not callable(getattr(rag, "ask", None)):
+        answers = AnswerResult(False, "this RAG has no ask(): nothing can answer the questions")
     else:
         answers, partial = _score_answers(rag, questions, translate, judge, bar, notes)
         model = next((r.model for r in answers.records if r.mode == "llm" and r.model), None)
@@ -533,11 +535,11 @@ def _score_answers(
             try:
                 answer = rag.ask(q.question, history=[dict(t) for t in q.history], translate=translate)
             except RagError as exc:  # the model is missing or broke off: stop asking, keep what we have
-                reason = f"the model could not answer ({exc})"
+                reason = f"the model could not answer: {exc}"
                 break
             if answer.mode != "llm":
                 # No model reachable: every further answer would be retrieval-only too.
-                reason = f"no model answered ({answer.notice or 'retrieval-only mode'})"
+                reason = f"no model answered: {answer.notice or 'retrieval-only mode'}"
                 break
             rec = score_answer(q, answer, detect)
             if judge_fn is not None and not answer.refused:
