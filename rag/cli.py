@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from rag.errors import RagError
+from rag.evaluation.cli import register as register_eval
 
 log = logging.getLogger("rag")
 
@@ -189,8 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Modules that add subcommands (generation, evaluation, chat page) append a register(subparsers) here.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+# Modules that add subcommands register them here; `rag eval` lives with the evaluation package.
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_eval]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

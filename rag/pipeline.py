@@ -156,6 +156,12 @@ class RAG:
         )
         yield from self._answerer(model).stream(question, opts, self.lexical.languages, history)
 
+    def evaluate(self, path: str | Path | Sequence[str | Path], **options: Any):  # noqa: ANN201 - EvalReport
+        """Score retrieval (and answers, with a model) on a question set; see ``rag eval --help``."""
+        from rag.evaluation.runner import evaluate
+
+        return evaluate(self, path, **options)
+
     def chat(self, message: str, history: Sequence[Turn] = (), **options: Any) -> Answer:
         """Answer a message in a conversation: follow-ups are rewritten with the recent history."""
         return self.ask(message, history=history, **options)

@@ -190,21 +190,27 @@ def test_translation_is_one_extra_call_asking_for_every_other_language_of_the_in
     assert answer.translations == TRANSLATIONS
 
 
-def test_the_fused_retrieval_includes_passages_found_only_by_the_translations(qa, fake):
-    question = "In which areas does Lavrov want to deepen cooperation with North Korea?"
+def test_the_fused_retrieval_weighs_the_translations_rankings_in(qa, fake):
+    # The "translations" are deliberately about another fact (the reopened air link, in 001), so the
+    # passage that states it can only move up through the fusion of the translations' rankings.
+    question = "Where did Lavrov meet Kim Jong Un?"
     translations = {
-        "el": "Σε ποιους τομείς θέλει ο Λαβρόφ να εμβαθύνει τη συνεργασία με τη Βόρεια Κορέα;",
-        "it": "In quali settori Lavrov vuole approfondire la cooperazione con la Corea del Nord?",
-        "tr": "Lavrov Kuzey Kore ile hangi alanlarda işbirliğini derinleştirmek istiyor?",
+        "el": "Πότε άρχισε να λειτουργεί ξανά η αεροπορική σύνδεση των δύο πρωτευουσών;",
+        "it": "Quando è ripreso il collegamento aereo tra le due capitali?",
+        "tr": "İki başkent arasındaki hava bağlantısı ne zaman yeniden başladı?",
     }
     fake.default = model(REFUSALS["en"], translations=json.dumps(translations, ensure_ascii=False))
-    answer = qa.ask(question, top_k=2)
-    plain = ids(qa.retrieve(question, top_k=2))
-    new = [p for p in answer.passages if p.id not in plain]
-    assert new, "the translations found nothing the original question had not found"
-    found_by_translations = {pid for t in translations.values() for pid in ids(qa.retrieve(t, top_k=2))}
-    assert all(p.id in found_by_translations for p in new)
-    assert answer.passages[0].id in plain or answer.passages[1].id in plain  # the original still counts
+    answer = qa.ask(question, top_k=3)
+
+    retriever = qa.retriever
+    rankings = [retriever.rank(question)] + [retriever.rank(t, query_language=lang) for lang, t in translations.items()]
+    expected = retriever.fuse(rankings, [1.0] + [qa.settings.translation_weight] * 3, 3)
+    plain = ids(qa.retrieve(question, top_k=3))
+    air_link = next(p for p in answer.passages if "αεροπορική σύνδεση" in p.text)
+
+    assert ids(answer.passages) == ids(expected)
+    assert ids(answer.passages).index(air_link.id) < plain.index(air_link.id) if air_link.id in plain else True
+    assert any(p.id in plain for p in answer.passages)  # the original question still counts
 
 
 def test_translations_are_cached(qa, fake):

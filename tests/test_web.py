@@ -319,7 +319,7 @@ def test_a_vanished_index_is_a_readable_message_not_a_traceback(seeded_copy: Pat
     rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS, ollama_host=f"http://127.0.0.1:{free_port()}"))
     rag.store.client.delete_collection(rag.settings.collection)
     html = _ask(ChatPage(rag), ChatSession(), "When did Lavrov meet Kim?")
-    assert 'class="rag-error"' in html and "the search index cannot be reached" in html
+    assert 'class="rag-error"' in html and "cannot be read" in html and "rag ingest" in html
 
 
 def test_a_second_question_waits_for_the_first(rag) -> None:

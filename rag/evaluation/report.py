@@ -287,6 +287,19 @@ def render_markdown(report: EvalReport) -> str:
            "articles in several languages counts in each of their cells.", ""]
     md += _retrieval_table(r.by_evidence_language, k, "question → article")
 
+    wt = report.retrieval_with_translation
+    if wt is not None:
+        ids = {rec.id for rec in wt.records}
+        plain = [rec for rec in r.records if rec.id in ids]
+        md += ["", "## Retrieval with and without the model's translations", "",
+               f"The same {len(ids)} questions: as asked, and with the question translated by {report.model} "
+               "into the index languages and the rankings fused (the passages the answers used).", "",
+               f"| | hit@1 | hit@{k} | MRR |", "|---|--:|--:|--:|"]
+        for label, recs in (("as asked", plain), ("with translations", wt.records)):
+            n = len(recs) or 1
+            md.append(f"| {label} | {sum(x.hit1 for x in recs) / n:.3f} | {sum(x.hitk for x in recs) / n:.3f} "
+                      f"| {sum(x.rr for x in recs) / n:.3f} |")
+
     if report.answers is not None and report.answers.available:
         md += ["", "## Answers by question language", "",
                "| language | n | correct | refusal accuracy | false refusals | citation precision | "

@@ -221,6 +221,9 @@ class EvalReport:
     notes: list[str] = field(default_factory=list)
     evidence_recall_multi: float = float("nan")  # questions whose evidence spans several articles
     comparison: Any = None  # rag.evaluation.report.Comparison, set by --compare
+    # Retrieval scored on the passages the answers used: with the model's translations fused in
+    # (when translation is on), to set beside ``retrieval`` (the question as asked only).
+    retrieval_with_translation: RetrievalResult | None = None
 
     @property
     def n_answerable(self) -> int:
@@ -489,6 +492,7 @@ def evaluate(
     # Pass 3: answers.
     answers: AnswerResult | None = None
     model: str | None = None
+    with_translation: RetrievalResult | None = None
     if retrieval_only:
         if judge:
             notes.append("--judge ignored: answers are not scored with --retrieval-only")
@@ -497,8 +501,14 @@ def evaluate(
     elif not callable(getattr(rag, "ask", None)):
         answers = AnswerResult(False, "this RAG has no ask(): nothing can answer the questions")
     else:
-        answers, partial = _score_answers(rag, questions, translate, judge, bar, notes)
+        used: dict[str, list[Passage]] = {}
+        answers, partial = _score_answers(rag, questions, translate, judge, bar, notes, used)
         model = next((r.model for r in answers.records if r.mode == "llm" and r.model), None)
+        translated = [q for q in done if used.get(q.id)]
+        if translated:
+            with_translation = evaluate_retrieval(
+                translated, lambda q, _k: used[q.id][:k], k, chunks, doc_languages
+            )
     bar.close()
 
     return EvalReport(
@@ -506,6 +516,7 @@ def evaluate(
         corpus=info, settings=public_settings(rag.settings), embedder=getattr(rag.embedder, "model_id", "?"),
         model=model, git_revision=git_revision(), timestamp=timestamp, seconds=time.perf_counter() - started,
         partial=partial, notes=notes, evidence_recall_multi=_mean(multi),
+        retrieval_with_translation=with_translation,
     )
 
 
@@ -515,7 +526,8 @@ def _snippet(text: str) -> str:
 
 
 def _score_answers(
-    rag: Any, questions: Sequence[Question], translate: bool | None, judge: bool, bar: Any, notes: list[str]
+    rag: Any, questions: Sequence[Question], translate: bool | None, judge: bool, bar: Any, notes: list[str],
+    used: dict[str, list[Passage]] | None = None,
 ) -> tuple[AnswerResult, bool]:
     detector = getattr(rag, "detector", None)
     detect = detector.detect if detector is not None else None
@@ -542,6 +554,8 @@ def _score_answers(
                 reason = f"no model answered: {answer.notice or 'retrieval-only mode'}"
                 break
             rec = score_answer(q, answer, detect)
+            if used is not None and answer.translations:
+                used[q.id] = list(answer.passages)
             if judge_fn is not None and not answer.refused:
                 try:
                     rec.judge_raw = str(judge_fn(q.question, answer.text, list(answer.passages)))
@@ -604,6 +618,12 @@ def report_dict(report: EvalReport) -> dict[str, Any]:
         "retrieval": {"overall": asdict(r.overall),
                       "by_question_language": {k: asdict(v) for k, v in r.by_question_language.items()},
                       "by_evidence_language": {k: asdict(v) for k, v in r.by_evidence_language.items()}},
+        "retrieval_with_translation": None if report.retrieval_with_translation is None else {
+            "overall": asdict(report.retrieval_with_translation.overall),
+            "by_question_language": {
+                k: asdict(v) for k, v in report.retrieval_with_translation.by_question_language.items()
+            },
+        },
         "answers": answers,
         "embedder": report.embedder,
         "model": report.model,
