@@ -24,6 +24,11 @@ _MARKER = re.compile(r"[\[【［]\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*[\]】］]
 _SENTENCE = re.compile(r"(?:[^.!?;…\n]|(?<=\d)\.(?=\d))+(?:[.!?;…]+[\"'»”’)]*|\n|$)")
 
 
+# How much closer another passage's best sentence must be to a claim for the citation to count as
+# pointing at the wrong passage. e5 similarities are compressed (unrelated ~0.75, a paraphrase ~0.9).
+BETTER_MARGIN = 0.03
+
+
 @dataclass(frozen=True)
 class Claim:
     text: str  # without markers
@@ -131,11 +136,24 @@ def cite(
     for n in sorted(cited):
         passage = passages[n - 1]
         # The weakest of the claims citing this passage decides whether it is supported.
-        found = [best_sentence(embed_query(c), passage, embed_passages) for c in cited[n]]
-        sentence, start, end, sim = min(found, key=lambda f: f[3])
+        weakest = None
+        for claim in cited[n]:
+            vec = embed_query(claim)
+            found = best_sentence(vec, passage, embed_passages)
+            if weakest is None or found[3] < weakest[0][3]:
+                weakest = (found, vec)
+        (sentence, start, end, sim), vec = weakest
+        # Small models often cite the wrong passage: name one that supports the claim clearly better.
+        better = None
+        if not inferred and len(passages) > 1:
+            others = {m: best_sentence(vec, p, embed_passages)[3]
+                      for m, p in enumerate(passages, start=1) if m != n}
+            m, other_sim = max(others.items(), key=lambda kv: kv[1])
+            if other_sim >= sim + BETTER_MARGIN:
+                better = m
         citations.append(
             Citation(number=n, passage=passage, sentence=sentence, start=start, end=end, similarity=sim,
-                     supported=sim >= threshold, inferred=inferred)
+                     supported=sim >= threshold and better is None, inferred=inferred, better=better)
         )
     return text, citations
 

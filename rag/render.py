@@ -25,7 +25,9 @@ def render_answer_text(answer: Answer) -> str:
             flags = []
             if c.inferred:
                 flags.append("inferred")
-            if not c.supported:
+            if c.better is not None:
+                flags.append(f"[{c.better}] supports it better")
+            elif not c.supported:
                 flags.append("weak support")
             flag = f" ({', '.join(flags)})" if flags else ""
             lines.append(f"[{c.number}] {c.passage.source} [{c.passage.language}] chars {c.start}-{c.end}{flag}")

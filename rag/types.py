@@ -137,6 +137,7 @@ class Citation:
     similarity: float  # cosine similarity between the claim and the sentence
     supported: bool  # False when even the best sentence is weakly related to the claim
     inferred: bool = False  # True when the model cited nothing and the code attached the source
+    better: int | None = None  # the number of a passage that supports the claim clearly better
 
 
 Mode = Literal["llm", "retrieval-only"]

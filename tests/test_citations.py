@@ -225,3 +225,22 @@ def test_retrieval_only_citations_give_each_passages_best_sentence_for_the_quest
     assert c.number == 1 and c.inferred
     assert c.sentence.startswith(STAY_EL)
     assert seed_text(GREEK[0])[c.start : c.end] == c.sentence
+
+
+def test_a_claim_citing_the_wrong_passage_names_the_passage_that_supports_it_and_is_unsupported(
+    embedder, italian_passage, greek_passage
+):
+    # The claim restates the Greek passage's Peskov sentence but cites the Italian passage.
+    answer = "Kremlin spokesman Dmitry Peskov had announced that Lavrov would deliver a personal message from Putin [1]."
+    _, citations = cite(answer, [italian_passage, greek_passage], embedder.embed_query, embedder.embed_passages,
+                        THRESHOLD)
+    (c,) = citations
+    assert c.number == 1 and c.better == 2 and not c.supported
+
+
+def test_a_claim_citing_the_right_passage_names_no_better_one(embedder, italian_passage, greek_passage):
+    answer = "Kremlin spokesman Dmitry Peskov had announced that Lavrov would deliver a personal message from Putin [2]."
+    _, citations = cite(answer, [italian_passage, greek_passage], embedder.embed_query, embedder.embed_passages,
+                        THRESHOLD)
+    (c,) = citations
+    assert c.number == 2 and c.better is None

@@ -128,7 +128,10 @@ def _source_html(c: Citation, answer_id: str) -> str:
     badges = []
     if c.inferred:
         badges.append(_badge("inferred", "the model cited nothing; this passage was matched to the answer"))
-    if not c.supported:
+    if c.better is not None:
+        badges.append(_badge(f"[{c.better}] fits better",
+                             f"passage [{c.better}] supports this claim more closely than the one cited"))
+    elif not c.supported:
         badges.append(_badge("weak support", "the closest sentence is only weakly related to the claim"))
     meta = " · ".join([
         f"<code>{escape(p.source)}</code>",
