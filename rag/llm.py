@@ -83,7 +83,37 @@ def _to_messages(messages: Messages):  # noqa: ANN202
     return [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
 
 
-class OllamaBackend:
+class _LlamaIndexBackend:
+    """Generation through a llama-index LLM; subclasses build it (``_llm``) and explain its errors."""
+
+    _health: _CachedHealth
+
+    def _llm(self, temperature: float | None, max_tokens: int | None):  # noqa: ANN202
+        raise NotImplementedError
+
+    def explain(self, exc: Exception) -> LLMError:
+        raise NotImplementedError
+
+    def stream(self, messages: Messages, *, temperature: float | None = None,
+               max_tokens: int | None = None) -> Iterator[str]:
+        try:
+            for chunk in self._llm(temperature, max_tokens).stream_chat(_to_messages(messages)):
+                if chunk.delta:
+                    yield chunk.delta
+        except Exception as exc:
+            self._health.invalidate()
+            raise self.explain(exc) from exc
+
+    def complete(self, messages: Messages, *, temperature: float | None = None,
+                 max_tokens: int | None = None) -> str:
+        try:
+            return self._llm(temperature, max_tokens).chat(_to_messages(messages)).message.content or ""
+        except Exception as exc:
+            self._health.invalidate()
+            raise self.explain(exc) from exc
+
+
+class OllamaBackend(_LlamaIndexBackend):
     """A model served by Ollama. ``num_ctx`` is always sent, capped by the model's own context length."""
 
     backend = "ollama"
@@ -145,24 +175,6 @@ class OllamaBackend:
             additional_kwargs={"num_predict": max_tokens or self.settings.max_answer_tokens},
         )
 
-    def stream(self, messages: Messages, *, temperature: float | None = None,
-               max_tokens: int | None = None) -> Iterator[str]:
-        try:
-            for chunk in self._llm(temperature, max_tokens).stream_chat(_to_messages(messages)):
-                if chunk.delta:
-                    yield chunk.delta
-        except Exception as exc:
-            self._health.invalidate()
-            raise self.explain(exc) from exc
-
-    def complete(self, messages: Messages, *, temperature: float | None = None,
-                 max_tokens: int | None = None) -> str:
-        try:
-            return self._llm(temperature, max_tokens).chat(_to_messages(messages)).message.content or ""
-        except Exception as exc:
-            self._health.invalidate()
-            raise self.explain(exc) from exc
-
     def explain(self, exc: Exception) -> LLMError:
         import ollama
 
@@ -177,7 +189,7 @@ class OllamaBackend:
         return _transport_error(exc, f"Ollama at {self.url}", "start it with `ollama serve`", self.settings)
 
 
-class OpenAICompatibleBackend:
+class OpenAICompatibleBackend(_LlamaIndexBackend):
     """Any server speaking the OpenAI chat API: llama.cpp's server, vLLM, LM Studio, a GPU host."""
 
     backend = "openai"
@@ -221,24 +233,6 @@ class OpenAICompatibleBackend:
             timeout=self.settings.request_timeout,
             max_retries=0,
         )
-
-    def stream(self, messages: Messages, *, temperature: float | None = None,
-               max_tokens: int | None = None) -> Iterator[str]:
-        try:
-            for chunk in self._llm(temperature, max_tokens).stream_chat(_to_messages(messages)):
-                if chunk.delta:
-                    yield chunk.delta
-        except Exception as exc:
-            self._health.invalidate()
-            raise self.explain(exc) from exc
-
-    def complete(self, messages: Messages, *, temperature: float | None = None,
-                 max_tokens: int | None = None) -> str:
-        try:
-            return self._llm(temperature, max_tokens).chat(_to_messages(messages)).message.content or ""
-        except Exception as exc:
-            self._health.invalidate()
-            raise self.explain(exc) from exc
 
     def explain(self, exc: Exception) -> LLMError:
         import openai

@@ -100,38 +100,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """A ``rag``-like parser holding only ``eval`` (for ``python -m rag.evaluation.cli`` and tests)."""
-    parser = argparse.ArgumentParser(prog="rag")
-    parser.add_argument("--data-dir", type=Path, help="data folder (default: $RAG_DATA_DIR or ./data)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    return parser
+    """The ``rag`` parser (``eval`` is one of its commands)."""
+    from rag.cli import build_parser as rag_parser
+
+    return rag_parser()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``rag eval`` alone, with the same error handling as ``rag.cli.main``."""
-    from pydantic import ValidationError
+    """``rag`` itself: ``python -m rag.evaluation.cli eval ...`` is ``rag eval ...``."""
+    from rag.cli import main as rag_main
 
-    from rag.errors import RagError
-
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
-        for name in ("httpx", "chromadb", "bm25s"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    try:
-        return args.func(args)
-    except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except ValidationError as exc:
-        print(f"error: invalid settings: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return rag_main(argv)
 
 
 if __name__ == "__main__":

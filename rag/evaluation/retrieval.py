@@ -110,6 +110,11 @@ def evaluate_retrieval(
         ))
         if on_progress:
             on_progress(1)
+    return group_records(records, k)
+
+
+def group_records(records: Sequence[RetrievalRecord], k: int) -> RetrievalResult:
+    """Summaries of ``records`` overall, by question language and by evidence-article language."""
     by_lang: dict[str, list[RetrievalRecord]] = defaultdict(list)
     by_pair: dict[str, list[RetrievalRecord]] = defaultdict(list)
     for r in records:
@@ -121,5 +126,5 @@ def evaluate_retrieval(
         overall=RetrievalSummary.of(records),
         by_question_language={lang: RetrievalSummary.of(rs) for lang, rs in sorted(by_lang.items())},
         by_evidence_language={pair: RetrievalSummary.of(rs) for pair, rs in sorted(by_pair.items())},
-        records=records,
+        records=list(records),
     )

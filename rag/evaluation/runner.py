@@ -28,7 +28,11 @@ from typing import Any
 from rag.errors import EmptyIndexError, QuestionSetError, RagError
 from rag.evaluation import metrics as m
 from rag.evaluation.questions import Question, load_questions
-from rag.evaluation.retrieval import RetrievalRecord, RetrievalResult, RetrievalSummary, evaluate_retrieval
+from rag.evaluation.retrieval import (
+    RetrievalResult,
+    evaluate_retrieval,
+    group_records,
+)
 from rag.types import Answer, Passage
 
 log = logging.getLogger(__name__)
@@ -356,22 +360,6 @@ def retrieval_query(q: Question) -> str:
     return "\n".join([*turns, q.question]) if turns else q.question
 
 
-def _regroup(records: list[RetrievalRecord], k: int) -> RetrievalResult:
-    """Summaries of ``records`` overall, by question language and by evidence-article language."""
-    by_lang: dict[str, list[RetrievalRecord]] = defaultdict(list)
-    by_pair: dict[str, list[RetrievalRecord]] = defaultdict(list)
-    for r in records:
-        by_lang[r.lang].append(r)
-        for el in r.evidence_languages:
-            by_pair[f"{r.lang}->{el}"].append(r)
-    return RetrievalResult(
-        k=k, overall=RetrievalSummary.of(records),
-        by_question_language={lang: RetrievalSummary.of(rs) for lang, rs in sorted(by_lang.items())},
-        by_evidence_language={pair: RetrievalSummary.of(rs) for pair, rs in sorted(by_pair.items())},
-        records=records,
-    )
-
-
 def _progress(total: int, enabled: bool):  # noqa: ANN202 - tqdm
     from tqdm import tqdm
 
@@ -485,7 +473,7 @@ def evaluate(
         for entry, p in zip(rec.retrieved, retrieved[rec.id], strict=True):
             entry["language"] = p.language
             entry["snippet"] = _snippet(p.text)
-    result = _regroup(result.records, k)
+    result = group_records(result.records, k)
     spans = {q.id for q in done if len({ev.doc for ev in q.evidence}) > 1}
     multi = [r.evidence_recall for r in result.records if r.id in spans]
 
