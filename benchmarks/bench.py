@@ -594,8 +594,8 @@ def main(argv: list[str] | None = None) -> int:
                          "(default 0: the product as it is, one upsert per file)")
     ap.add_argument("--results", type=Path, default=HERE / "results")
     ap.add_argument("--from-data", type=Path, default=None, metavar="WORKDIR",
-                    help="skip the initial ingest: start from the index of an earlier run kept with --keep "
-                         "(same --chunks and --seed; embedded or server), copied")
+                    help="skip the initial ingest: start from a copy of the index of an earlier run kept with "
+                         "--keep (same --chunks and --seed; embedded or server), over that run's corpus folder")
     args = ap.parse_args(argv)
 
     emb_label = "real" if args.real_embeddings else "precomputed"
@@ -615,11 +615,13 @@ def main(argv: list[str] | None = None) -> int:
         tmp.rename(cached)
         Path(tmp.parent / f".{tmp.name}.manifest.json").rename(cached.parent / f".{cached.name}.manifest.json")
     manifest = json.loads((cached.parent / f".{cached.name}.manifest.json").read_text())
-    folder = work / "corpus"
-    reuse = args.from_data
-    if reuse:  # the corpus as that run left it (one file changed), consistent with its index
-        shutil.copytree(reuse / "corpus", folder)
+    reuse = args.from_data.resolve() if args.from_data else None
+    if reuse:
+        # That run's corpus folder itself, as it left it (one file changed): the index records absolute
+        # paths, so a copy elsewhere would look like new files. This run changes one more file in it.
+        folder = reuse / "corpus"
     else:
+        folder = work / "corpus"
         shutil.copytree(cached, folder)
     log(f"corpus: {manifest['articles']} articles, {manifest['bytes'] / 1e6:.1f} MB")
 

@@ -67,6 +67,7 @@ class RAG:
         self._answerers: dict[str, Answerer] = {}
         self._lock = threading.RLock()  # ingest and BM25 refresh are not concurrent-safe
         self._checked_at = 0.0
+        self._stats: tuple[int, IndexStats] | None = None  # (store version, stats): the page polls it
 
     # -- indexing ------------------------------------------------------------------------------------
 
@@ -80,8 +81,12 @@ class RAG:
         return report
 
     def stats(self) -> IndexStats:
-        """Documents, chunks and languages in the index."""
-        return index_stats(self.store)
+        """Documents, chunks and languages in the index (recounted only when the index changed)."""
+        version = self.store.version
+        cached = self._stats
+        if cached is None or cached[0] != version:
+            cached = self._stats = (version, index_stats(self.store))
+        return cached[1]
 
     # -- retrieval -----------------------------------------------------------------------------------
 
