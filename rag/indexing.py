@@ -10,6 +10,7 @@ Chunk ids derive from the file name and content hash, so re-running is idempoten
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import defaultdict
@@ -87,20 +88,25 @@ class Indexer:
         partial_ok = not rebuild and self.lexical.version == start_version
         files = find_files(path)
         report.files_seen = len(files)
-        docs, report.skipped = self.loader.load(files)
-        report.boilerplate_lines = sum(len(d.removed_lines) for d in docs)
 
         existing: dict[str, dict[str, dict]] = defaultdict(dict)  # path -> chunk id -> metadata
         for cid, meta, _ in self.store.iter_rows():
             existing[str(meta.get("path"))][cid] = meta
 
-        plan: list[tuple[Document, list[Chunk], dict[str, dict]]] = []
-        for doc in docs:
-            have = existing.get(str(doc.path), {})
-            if have and _complete(have, doc.sha256):
+        # A file whose bytes hash to what is indexed, completely, is not decoded, detected or chunked.
+        to_load = []
+        for f in files:
+            have = existing.get(str(f.resolve()))
+            if have and _complete(have, _sha256(f)):
                 report.files_unchanged += 1
-                continue
-            plan.append((doc, self.chunker.split(doc), have))
+            else:
+                to_load.append(f)
+        docs, report.skipped = self.loader.load(to_load)
+        report.boilerplate_lines = sum(len(d.removed_lines) for d in docs)
+
+        plan: list[tuple[Document, list[Chunk], dict[str, dict]]] = [
+            (doc, self.chunker.split(doc), existing.get(str(doc.path), {})) for doc in docs
+        ]
 
         root = path.resolve()
         present = {str(f.resolve()) for f in files}
@@ -147,7 +153,14 @@ class Indexer:
         return report
 
 
-def _complete(have: dict[str, dict], sha256: str) -> bool:
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None  # the loader reports why it cannot be read
+
+
+def _complete(have: dict[str, dict], sha256: str | None) -> bool:
     """All of a file's chunks are in the store, from this very content."""
     metas = list(have.values())
     return all(m.get("doc_sha256") == sha256 for m in metas) and len(metas) == int(metas[0].get("n_chunks", -1))
