@@ -534,6 +534,13 @@ def print_tables(r: dict[str, Any]) -> None:
     if ing is None:
         print(f"\nIngest: not run, index reused from {r['reused_index_from']}")
         ing = {"seconds": 0.0, "parts": {}, "chunks_embedded": 0, "bm25_rebuild_seconds": 0.0}
+    print_ingest(r, ing)
+    print_rest(r, ing)
+
+
+def print_ingest(r: dict[str, Any], ing: dict[str, Any]) -> None:
+    if not ing["seconds"]:
+        return
     p = ing["parts"]
     n = ing["chunks_embedded"]
     parse_chunk = p.get("parse", 0) + p.get("detect", 0) + p.get("chunk", 0)
@@ -546,6 +553,9 @@ def print_tables(r: dict[str, Any]) -> None:
                         ("BM25 build", ing["bm25_rebuild_seconds"]),
                         ("scans+stats", p.get("scan", 0) + p.get("stats", 0) + p.get("stats_scan", 0))):
         print(f"  {label:<14} {secs:9.1f} s   {fmt_rate(n, secs):>9} chunks/s")
+
+
+def print_rest(r: dict[str, Any], ing: dict[str, Any]) -> None:
     for key, title in (("reingest", "Re-ingest, unchanged"), ("changed", "Re-ingest, one file changed")):
         x = r[key]
         parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(x["parts"].items(), key=lambda kv: -kv[1]) if v >= 0.01)
