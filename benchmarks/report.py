@@ -27,12 +27,24 @@ def _top(parts: dict[str, float], k: int = 3) -> str:
     return ", ".join(f"{names.get(n, n)} {v:.1f}" for n, v in top if v >= 0.05)
 
 
+def indexer_kind(r: dict[str, Any]) -> str:
+    """Which product Indexer the run measured: unchanged files parsed again, or recognised by hash first."""
+    return "parsed again" if r["reingest"]["parts"].get("detect", 0.0) > 0.01 else "skipped by hash"
+
+
 def rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     ing = r.get("ingest")
+    src = r
+    if not ing and r.get("_ingest_run"):
+        src = r["_ingest_run"]
+        ing = src["ingest"]
     out.append(("chunks (articles)", f"{r['stats']['chunks']:,} ({r['stats']['documents']:,})"))
-    emb = r["embeddings"] + (f", upserts of {r['batch_writes']} (shim)" if r.get("batch_writes") else "")
+    emb = r["embeddings"] + (f", upserts of {src['batch_writes']} (shim)" if src.get("batch_writes") else "")
     out.append(("embeddings", emb))
+    out.append(("Indexer: unchanged files are", indexer_kind(r)))
+    if ing and src is not r:
+        out.append(("ingest measured in", f"the {src['started'][11:16]} run ({src['mode']}), index copied"))
     if ing:
         p = ing["parts"]
         n = ing["chunks_embedded"]
@@ -61,7 +73,8 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         q = r[key]["ms"]
         out.append((f"retrieval p50 / p95, {label}: ms",
                     f"**{q['retrieval']['p50_ms']:.1f}** / {q['retrieval']['p95_ms']:.1f}"))
-        out.append((f"· dense / count() / lang / BM25 / fusion / freshness p50{' (filter)' if 'filter' in label else ''}",
+        suffix = " (filter)" if "filter" in label else ""
+        out.append((f"· dense / count() / lang / BM25 / fusion / freshness p50{suffix}",
                     f"{q['dense']['p50_ms']:.1f} / {q['count']['p50_ms']:.1f} / {q['detect']['p50_ms']:.1f} / "
                     f"{q['bm25_search']['p50_ms']:.1f} / {q['fusion']['p50_ms']:.2f} / "
                     f"{q['fresh']['p50_ms'] + q['version_read']['p50_ms']:.1f}"))
@@ -72,12 +85,15 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{c['first']['q_embed_ms']:.1f} → {c['repeated']['q_embed_ms']:.3f} (cached: {c['cached']})"))
     b = r["bm25"]
     out.append(("BM25 score arrays / on disk / load", f"{b['score_array_bytes'] / 1e6:.1f} MB / "
-                f"{b['disk_bytes'] / 1e6:.1f} MB / {b['load_seconds']:.2f} s (+{b['load_rss_growth_bytes'] / 1e6:.0f} MB RSS)"))
+                f"{b['disk_bytes'] / 1e6:.1f} MB / {b['load_seconds']:.2f} s "
+                f"(+{b['load_rss_growth_bytes'] / 1e6:.0f} MB RSS)"))
     m = r["memory"]
     peak = f"**{m['peak_rss_bytes'] / 1e6:,.0f} MB** (models alone {m['baseline_rss_bytes'] / 1e6:,.0f} MB)"
     if m.get("server_peak_bytes"):
         peak += f"; chroma server {m['server_peak_bytes'] / 1e6:,.0f} MB"
     out.append(("peak RSS", peak))
+    if src is not r and src.get("ingest", {}).get("peak_rss"):
+        out.append(("peak RSS during the ingest run's ingest", f"{src['ingest']['peak_rss'] / 1e6:,.0f} MB"))
     d = r["disk"]
     out.append(("disk: Chroma / BM25", f"{d['chroma_bytes'] / 1e6:,.0f} MB / {d['bm25_bytes'] / 1e6:,.0f} MB"))
     out.append(("`rag stats`: s", f"{r['stats_seconds']:.1f}"))
@@ -90,7 +106,7 @@ def table(runs: list[dict[str, Any]]) -> str:
     head = "| | " + " | ".join(f"{r['mode']}" for r in runs) + " |"
     sep = "|---|" + "---|" * len(runs)
     lines = [head, sep]
-    for i, (label, _) in enumerate(cols[0]):
+    for label, _ in cols[0]:
         vals = []
         for c in cols:
             match = [v for lab, v in c if lab == label]
@@ -112,9 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, default=HERE / "results")
     ap.add_argument("--chunks", type=int, default=None)
     args = ap.parse_args(argv)
-    runs = latest(load_runs(args.results))
+    every = load_runs(args.results)
+    runs = latest(every)
+    for key, r in runs.items():  # a run that reused an index: show the ingest of the run that built it
+        if not r.get("ingest"):
+            built = [x for x in every if x.get("ingest") and x["chunks_target"] == key[2]
+                     and x["embeddings"] == key[1] and x["started"] < r["started"]]
+            if built:
+                r["_ingest_run"] = max(built, key=lambda x: x["started"])
     groups: dict[tuple[int, str], list[dict]] = {}
-    for (mode, emb, size), r in sorted(runs.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0])):
+    for (_mode, emb, size), r in sorted(runs.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0])):
         if args.chunks and size != args.chunks:
             continue
         groups.setdefault((size, emb), []).append(r)
