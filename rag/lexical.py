@@ -9,11 +9,15 @@ process ingested) rebuilds before searching. Only languages whose chunks changed
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
+import os
 import re
 import shutil
 import unicodedata
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,17 +128,44 @@ class LexicalIndex:
     # -- persistence ---------------------------------------------------------------------------------
 
     def save(self, version: int) -> None:
-        tmp = self.directory.with_name(self.directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
+        """Write the indexes beside the folder, then swap them in whole.
+
+        A crash mid-save never leaves a half-written index behind. The side folders are named for this
+        save alone (process id and a random part), so that processes sharing a data folder (chat-page
+        workers, `rag ingest`) can save at once without removing each other's files.
+        """
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp = self.directory.with_name(f"{self.directory.name}.tmp-{tag}")
         tmp.mkdir(parents=True)
-        for lang, index in self._indexes.items():
-            index.retriever.save(str(tmp / lang))
-            (tmp / lang / "ids.json").write_text(json.dumps(index.ids))
-        (tmp / "state.json").write_text(json.dumps({"version": version, "languages": self.languages}))
-        # Swap in whole, so that a crash mid-save never leaves a half-written index behind.
-        shutil.rmtree(self.directory, ignore_errors=True)
-        tmp.rename(self.directory)
+        try:
+            for lang, index in self._indexes.items():
+                index.retriever.save(str(tmp / lang))
+                (tmp / lang / "ids.json").write_text(json.dumps(index.ids))
+            (tmp / "state.json").write_text(json.dumps({"version": version, "languages": self.languages}))
+            self._swap_in(tmp, self.directory.with_name(f"{self.directory.name}.old-{tag}"))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # gone already unless the save failed
         self.version = version
+
+    def _swap_in(self, new: Path, aside: Path, attempts: int = 20) -> None:
+        """Rename ``new`` to the index folder, after moving the current one into ``aside``; delete ``aside``.
+
+        A folder cannot be renamed onto a non-empty one, and another process may swap its own index in
+        between our two renames: then that one is moved aside too, and we try again (both are complete).
+        """
+        aside.mkdir()
+        try:
+            for attempt in range(attempts):
+                with contextlib.suppress(FileNotFoundError):  # no index yet, or another saver moved it aside
+                    self.directory.rename(aside / str(attempt))
+                try:
+                    new.rename(self.directory)
+                    return
+                except OSError as exc:
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or attempt == attempts - 1:
+                        raise
+        finally:
+            shutil.rmtree(aside, ignore_errors=True)
 
     def load(self) -> bool:
         """Load the saved indexes; False when there are none or they are unreadable."""

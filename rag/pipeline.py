@@ -60,21 +60,23 @@ class RAG:
             self.lexical,
             self.embedder,
             self.detector,
-            RetrievalConfig(s.candidates, s.dense_weight, s.lexical_weight, s.rrf_k),
+            RetrievalConfig(s.candidates, s.dense_weight, s.lexical_weight, s.rrf_k, s.fusion),
         )
         self.llm = llm or build_llm(s)
         self._llms: dict[str, LLMBackend] = {self.llm.model: self.llm}
         self._answerers: dict[str, Answerer] = {}
         self._lock = threading.RLock()  # ingest and BM25 refresh are not concurrent-safe
         self._checked_at = 0.0
+        self._nonempty_version: int | None = None  # the store version last seen holding chunks
         self._stats: tuple[int, IndexStats] | None = None  # (store version, stats): the page polls it
 
     # -- indexing ------------------------------------------------------------------------------------
 
     def ingest(self, path: str | Path | None = None, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
         """Index a folder or file (default: ``settings.docs_dir``), incrementally."""
+        s = self.settings
         indexer = Indexer(self.loader, self.chunker, self.embedder, self.store, self.lexical,
-                          self.settings.embed_batch_size)
+                          s.embed_batch_size, manifest=s.manifest_dir / f"{s.collection}.json")
         with self._lock:
             report = indexer.ingest(Path(path or self.settings.docs_dir), rebuild=rebuild, progress=progress)
             self._checked_at = time.monotonic()
@@ -105,16 +107,38 @@ class RAG:
         return self.retriever.retrieve(question, k, language=language, sources=sources)
 
     def _ensure_ready(self) -> None:
+        """Refuse an empty index, and bring BM25 in step with what other processes wrote.
+
+        Both look at the store at most once a second: a ``count()`` costs ~9 ms at 100k chunks, so a
+        question does not pay for one unless the store version moved (see ``_is_empty``).
+        """
         with self._lock:
-            if self.store.count() == 0:
+            now = time.monotonic()
+            due = self.lexical.version is None or now - self._checked_at > _FRESHNESS_SECONDS
+            # Between checks, BM25's version is the store's as this process last saw or wrote it.
+            if self._is_empty(self.store.version if due else self.lexical.version):
                 raise EmptyIndexError(
                     f"the index {self.settings.collection!r} is empty: run `rag ingest` "
                     f"(it reads {self.settings.docs_dir}/) or upload articles first"
                 )
-            now = time.monotonic()
-            if self.lexical.version is None or now - self._checked_at > _FRESHNESS_SECONDS:
+            if due:
                 ensure_lexical_fresh(self.store, self.lexical)
                 self._checked_at = now
+
+    def _is_empty(self, version: int | None) -> bool:
+        """Whether the index holds no chunk, counted only when ``version`` was not yet seen holding any.
+
+        An ingest bumps the version before it deletes chunks and again after, so "not empty" holds for
+        its version (after an ingest killed between the two, a question finds nothing instead of being
+        refused). "Empty" is never kept: an ingest in another process writes its chunks after its first
+        bump, and they must be found as soon as they land.
+        """
+        if version is not None and version == self._nonempty_version:
+            return False
+        if self.store.count() == 0:
+            return True
+        self._nonempty_version = version
+        return False
 
     # -- answering -----------------------------------------------------------------------------------
 

@@ -86,9 +86,14 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = Field(5, ge=1, le=100, description="Passages returned per question.")
     candidates: int = Field(30, ge=1, le=1000, description="Candidates taken from each retriever before fusion.")
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in reciprocal rank fusion.")
-    lexical_weight: float = Field(0.5, ge=0, description="Weight of the BM25 ranking in reciprocal rank fusion.")
-    rrf_k: int = Field(60, ge=1, description="The k constant of reciprocal rank fusion.")
+    fusion: Literal["convex", "rrf"] = Field(
+        "convex",
+        description="How dense and BM25 results are combined: `convex` (weighted sum of min-max normalised "
+        "scores) or `rrf` (weighted reciprocal rank fusion).",
+    )
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense results in the fusion.")
+    lexical_weight: float = Field(0.5, ge=0, description="Weight of the BM25 results in the fusion.")
+    rrf_k: int = Field(60, ge=1, description="The k of reciprocal rank fusion (also used across translations).")
 
     # Generation
     llm_backend: Literal["ollama", "openai"] = Field(
@@ -156,6 +161,11 @@ class Settings(BaseSettings):
     @property
     def lexical_dir(self) -> Path:
         return self.data_dir / "bm25"
+
+    @property
+    def manifest_dir(self) -> Path:
+        """What the index holds per file, one JSON file per collection (``rag.manifest``)."""
+        return self.data_dir / "manifest"
 
     @property
     def uploads_dir(self) -> Path:

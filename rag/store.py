@@ -143,13 +143,15 @@ class ChromaStore:
         return {i: m for i, m, _ in self.iter_rows(where={"path": path})}
 
     def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[Hit]:
-        total = self.count()
-        if total == 0:
-            return []
+        """The ``n`` nearest chunks matching ``where``, nearest first; fewer when fewer match.
+
+        ``n`` is not capped by ``count()``: Chroma (1.5) returns what there is, and ``[]`` for an empty
+        collection, while a ``count()`` costs ~9 ms a question at 100k chunks.
+        """
         with _readable(self):
             res = self.collection.query(
                 query_embeddings=[vector.tolist()],
-                n_results=min(n, total),
+                n_results=n,
                 where=where,
                 include=["documents", "metadatas", "distances"],
             )

@@ -1,10 +1,10 @@
-"""Weighted reciprocal rank fusion (pure): known rankings give known scores and order."""
+"""Fusion (pure): weighted reciprocal rank fusion and the convex combination of normalised scores."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.fusion import reciprocal_rank_fusion
+from rag.fusion import convex_combination, min_max, reciprocal_rank_fusion
 
 
 def test_scores_are_the_sum_of_reciprocal_ranks() -> None:
@@ -82,3 +82,54 @@ def test_one_weight_per_ranking_is_required() -> None:
 def test_k_below_one_is_refused(k: int) -> None:
     with pytest.raises(ValueError, match="k must be at least 1"):
         reciprocal_rank_fusion([["a"]], k=k)
+
+
+# -- convex combination ---------------------------------------------------------------------------
+
+
+def test_min_max_maps_the_best_to_one_and_the_worst_to_zero() -> None:
+    assert min_max({"a": 0.9, "b": 0.7, "c": 0.8}) == pytest.approx({"a": 1.0, "b": 0.0, "c": 0.5})
+
+
+def test_min_max_of_equal_scores_gives_all_one_and_of_nothing_gives_nothing() -> None:
+    assert min_max({"a": 3.0, "b": 3.0}) == {"a": 1.0, "b": 1.0}
+    assert min_max({}) == {}
+
+
+def test_convex_scores_are_the_weighted_mean_of_normalised_scores() -> None:
+    dense = {"a": 0.90, "b": 0.80, "c": 0.70}
+    lexical = {"c": 12.0, "b": 6.0, "d": 0.0}
+
+    fused = dict(convex_combination([dense, lexical], [1.0, 0.5]))
+
+    assert fused["a"] == pytest.approx(2 / 3 * 1.0)
+    assert fused["b"] == pytest.approx(2 / 3 * 0.5 + 1 / 3 * 0.5)
+    assert fused["c"] == pytest.approx(2 / 3 * 0.0 + 1 / 3 * 1.0)
+    assert fused["d"] == pytest.approx(0.0)  # found by one list, at its bottom
+
+
+def test_convex_follows_how_far_apart_the_bm25_scores_are_where_rrf_sees_only_their_order() -> None:
+    dense = {"a": 0.9, "b": 0.5, "c": 0.1}
+    strong_b = {"b": 10.0, "a": 1.0, "c": 0.0}  # BM25 clearly prefers b
+    weak_b = {"b": 1.01, "a": 1.0, "c": 0.0}  # b and a match the same words, almost equally
+
+    def first(fused: list[tuple[str, float]]) -> str:
+        return fused[0][0]
+
+    assert first(convex_combination([dense, strong_b], [1.0, 1.0])) == "b"
+    assert first(convex_combination([dense, weak_b], [1.0, 1.0])) == "a"
+    assert reciprocal_rank_fusion([list(dense), list(strong_b)]) == reciprocal_rank_fusion(
+        [list(dense), list(weak_b)]
+    )
+
+
+def test_convex_with_one_list_keeps_its_order() -> None:
+    fused = convex_combination([{"a": 0.2, "b": 0.9, "c": 0.5}, {}], [1.0, 0.5])
+
+    assert [item for item, _ in fused] == ["b", "c", "a"]
+
+
+@pytest.mark.parametrize("weights", [[1.0], [0.0, 0.0], [-1.0, 2.0]])
+def test_convex_refuses_bad_weights(weights: list[float]) -> None:
+    with pytest.raises(ValueError):
+        convex_combination([{"a": 1.0}, {"a": 2.0}], weights)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
+import logging
+import os
 import shutil
 import time
 from collections import Counter
@@ -17,6 +20,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.embedding import Embedder
 from rag.errors import EmbedderMismatchError
+from rag.indexing import Indexer
 from rag.pipeline import RAG
 from rag.settings import Settings
 from rag.types import IngestReport
@@ -324,3 +328,264 @@ def test_a_reader_stops_returning_chunks_deleted_by_another_rag_object(
     passages = reader.retrieve("Lavrov Kuzey Kore enerji işbirliği", top_k=5)
 
     assert passages and all(p.source == ITALIAN for p in passages)
+
+
+# -- the manifest: what the index holds per file, without reading every row back -------------------------
+
+
+def manifest_of(rag: RAG) -> Path:
+    return rag.settings.manifest_dir / f"{rag.settings.collection}.json"
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[tuple]:
+    """The arguments of every call to ``owner.name`` from now on (the call still happens)."""
+    calls: list[tuple] = []
+    real = getattr(owner, name)
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
+def test_an_unchanged_reingest_trusts_the_manifest_and_reads_no_row(
+    baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag = baseline.rag
+    assert json.loads(manifest_of(rag).read_text())["version"] == rag.store.version  # left by the first ingest
+
+    def no_scan(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the store was read row by row")
+
+    monkeypatch.setattr(rag.store, "iter_rows", no_scan)
+
+    again = rag.ingest(baseline.docs)
+
+    assert (again.files_unchanged, again.files_indexed, again.chunks_embedded, again.chunks_removed) == (2, 0, 0, 0)
+    assert again.chunks_total == baseline.report.chunks_total
+    assert again.languages == baseline.report.languages == {"it": 1, "tr": 1}
+
+
+def test_without_a_manifest_the_store_is_read_once_and_the_manifest_written(
+    baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag = baseline.rag
+    manifest_of(rag).unlink()  # an index made before manifests existed
+    scans = count_calls(monkeypatch, rag.store, "iter_rows")
+
+    again = rag.ingest(baseline.docs)
+
+    assert len(scans) == 1  # to learn what is indexed; the report is built from that, not from a second read
+    assert (again.files_unchanged, again.chunks_embedded) == (2, 0)
+    assert again.languages == {"it": 1, "tr": 1} and again.chunks_total == rag.store.count()
+    saved = json.loads(manifest_of(rag).read_text())
+    assert saved["version"] == rag.store.version
+    assert {Path(p).name: (e["language"], len(e["ids"])) for p, e in saved["docs"].items()} == {
+        source: (next(iter(rows.values()))["language"], len(rows)) for source, rows in rows_by_source(rag).items()
+    }
+
+
+def test_a_manifest_left_behind_by_another_writer_is_not_trusted(
+    baseline: Baseline, settings: Settings, make_rag
+) -> None:
+    rag, turkish = baseline.rag, baseline.docs / TURKISH
+    stale = manifest_of(rag).read_bytes()
+    turkish.write_text(turkish.read_text(encoding="utf-8") + "\nLavrov yeni bir ziyaret planlıyor.\n", encoding="utf-8")
+    make_rag(settings).ingest(baseline.docs)  # another writer; on another machine its manifest is elsewhere,
+    manifest_of(rag).write_bytes(stale)  # so this one still describes the index before its change
+
+    report = rag.ingest(baseline.docs)
+
+    # Trusting the old manifest would have taken the changed file for new and embedded it again.
+    assert (report.files_unchanged, report.files_indexed, report.chunks_embedded) == (2, 0, 0)
+    assert_no_duplicates(rag)
+    assert json.loads(manifest_of(rag).read_text())["version"] == rag.store.version  # rewritten from the store
+
+
+CORRUPT_MANIFESTS = {
+    "cut short": lambda version: f'{{"version": {version}, "docs": {{"/a.txt": {{"sha256": "ab'.encode(),
+    "not UTF-8": lambda version: b"\xff\xfe\x00\x01",
+    "not an object": lambda version: b"[]",
+    "an entry of another shape": lambda version: json.dumps({"version": version, "docs": {"/a": {"ids": 3}}}).encode(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CORRUPT_MANIFESTS))
+def test_a_corrupt_manifest_is_logged_and_the_store_read_instead(
+    baseline: Baseline, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    rag = baseline.rag
+    manifest_of(rag).write_bytes(CORRUPT_MANIFESTS[kind](rag.store.version))
+
+    with caplog.at_level(logging.WARNING, logger="rag.manifest"):
+        report = rag.ingest(baseline.docs)
+
+    assert (report.files_unchanged, report.chunks_embedded, report.chunks_removed) == (2, 0, 0)
+    assert "manifest" in caplog.text and "reading the index instead" in caplog.text
+    assert json.loads(manifest_of(rag).read_text())["version"] == rag.store.version
+
+
+def test_the_manifest_is_swapped_in_whole_from_a_file_named_for_this_process(
+    baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag = baseline.rag
+    replaced = count_calls(monkeypatch, os, "replace")
+    (baseline.docs / "tartufo.txt").write_text(NEW_ITALIAN_ARTICLE, encoding="utf-8")
+
+    rag.ingest(baseline.docs)
+
+    target = manifest_of(rag)
+    [(tmp, _)] = [(Path(src), dst) for src, dst in replaced if Path(dst) == target]
+    assert tmp.parent == target.parent and f".tmp-{os.getpid()}-" in tmp.name
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # nothing half-written left behind
+    assert len(json.loads(target.read_text())["docs"]) == 3
+
+
+def test_a_manifest_that_cannot_be_written_never_fails_an_ingest(
+    baseline: Baseline, caplog: pytest.LogCaptureFixture
+) -> None:
+    rag = baseline.rag
+    manifest_of(rag).unlink()
+    manifest_of(rag).mkdir()  # neither readable nor replaceable as a file
+    (baseline.docs / "tartufo.txt").write_text(NEW_ITALIAN_ARTICLE, encoding="utf-8")
+
+    with caplog.at_level(logging.WARNING, logger="rag.manifest"):
+        report = rag.ingest(baseline.docs)
+
+    assert (report.files_indexed, report.chunks_embedded) == (1, 1)
+    assert "could not write the manifest" in caplog.text
+    assert rag.ingest(baseline.docs).files_unchanged == 3  # the store was read instead
+
+
+# -- writes batched across files, new files streamed ---------------------------------------------------------
+
+
+def write_articles(folder: Path, n: int) -> Path:
+    """``n`` one-sentence English articles (one chunk each) in ``folder``."""
+    folder.mkdir(parents=True)
+    for i in range(n):
+        (folder / f"article_{i:03d}.txt").write_text(
+            f"The council of town number {i} met on Monday and approved a budget of {i * 1000 + 7} euros.\n",
+            encoding="utf-8",
+        )
+    return folder
+
+
+def hash_embedder() -> Embedder:
+    return Embedder(HashEmbedding(), "hash-trigram-8")
+
+
+def indexer_for(rag: RAG, **options: int) -> Indexer:
+    """The Indexer ``rag.ingest`` uses, with smaller batches, writes or groups."""
+    return Indexer(rag.loader, rag.chunker, rag.embedder, rag.store, rag.lexical, manifest=manifest_of(rag),
+                   **options)
+
+
+class InterruptedAt(Embedder):
+    """The hashed embedder, but the user presses Ctrl-C at embedding call number ``at``."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__(HashEmbedding(), "hash-trigram-8")
+        self.at, self.calls = at, 0
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        return super().embed_passages(texts)
+
+
+def test_chunks_are_embedded_in_full_batches_and_written_in_few_upserts_across_files(
+    settings: Settings, make_rag, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag = make_rag(settings, embedder=hash_embedder())
+    docs = write_articles(tmp_path / "many", 40)
+    embeds = count_calls(monkeypatch, rag.embedder, "embed_passages")
+    upserts = count_calls(monkeypatch, rag.store, "upsert")
+
+    report = indexer_for(rag, batch_size=4, write_rows=8).ingest(docs)
+
+    assert report.files_indexed == report.chunks_embedded == rag.store.count() == 40
+    assert [len(texts) for (texts,) in embeds] == [4] * 10  # not one call per one-chunk article
+    assert [len(chunks) for chunks, _ in upserts] == [8] * 5  # not 40 upserts
+
+
+def test_a_changed_files_old_chunks_go_only_after_the_upsert_that_wrote_its_new_ones(
+    baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag = baseline.rag
+    before = rows_by_source(rag)
+    for name in SMALL_SEEDS:
+        path = baseline.docs / name
+        path.write_text(path.read_text(encoding="utf-8") + "\nLavrov, Pyongyang.\n", encoding="utf-8")
+    events: list[tuple[str, set[str]]] = []
+    upsert, delete = rag.store.upsert, rag.store.delete
+    monkeypatch.setattr(rag.store, "upsert", lambda c, v: (events.append(("write", {x.id for x in c})), upsert(c, v)))
+    monkeypatch.setattr(rag.store, "delete", lambda ids: (events.append(("delete", set(ids))), delete(ids)))
+
+    indexer_for(rag, batch_size=1, write_rows=3).ingest(baseline.docs)  # 4 + 3 chunks in upserts of 3, 3, 1
+    after = rows_by_source(rag)
+
+    assert [kind for kind, _ in events] == ["write", "write", "delete", "write", "delete"]
+    for source in SMALL_SEEDS:
+        old, new = set(before[source]), set(after[source])
+        deleted_at = next(i for i, (kind, ids) in enumerate(events) if kind == "delete" and ids & old)
+        assert new <= set().union(*(ids for kind, ids in events[:deleted_at] if kind == "write")), source
+    assert_no_duplicates(rag)
+
+
+def test_new_files_are_loaded_a_group_at_a_time_and_written_as_the_ingest_goes(
+    settings: Settings, make_rag, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag = make_rag(settings, embedder=hash_embedder())
+    docs = write_articles(tmp_path / "many", 40)
+    events: list[str] = []
+    load, upsert = rag.loader.load, rag.store.upsert
+    monkeypatch.setattr(rag.loader, "load", lambda paths: (events.append(f"load {len(paths)}"), load(paths))[1])
+    monkeypatch.setattr(rag.store, "upsert", lambda c, v: (events.append("write"), upsert(c, v)))
+
+    report = indexer_for(rag, batch_size=4, write_rows=8, load_files=10).ingest(docs)
+
+    assert [e for e in events if e.startswith("load")] == ["load 10"] * 4  # never the whole corpus at once
+    assert events.index("write") < len(events) - 1 - events[::-1].index("load 10")  # writes start before the end
+    assert report.chunks_embedded == rag.store.count() == 40
+
+
+def test_an_ingest_interrupted_between_writes_ends_with_the_same_chunks_as_an_uninterrupted_one(
+    settings: Settings, make_rag, tmp_path: Path
+) -> None:
+    docs = write_articles(tmp_path / "many", 40)
+    reference = make_rag(Settings(data_dir=tmp_path / "reference"), embedder=hash_embedder())
+    indexer_for(reference, batch_size=4, write_rows=8).ingest(docs)
+
+    with pytest.raises(KeyboardInterrupt):  # after 5 batches of 4: 16 rows written, 4 embedded but not yet
+        indexer_for(make_rag(settings, embedder=InterruptedAt(6)), batch_size=4, write_rows=8).ingest(docs)
+    rag = make_rag(settings, embedder=hash_embedder())
+    assert rag.store.count() == 20  # what was embedded before Ctrl-C is written, not embedded again
+    report = indexer_for(rag, batch_size=4, write_rows=8).ingest(docs)
+
+    assert report.chunks_embedded == 20 and report.chunks_total == 40
+    assert {cid for cid, _, _ in rag.store.iter_rows()} == {cid for cid, _, _ in reference.store.iter_rows()}
+    assert_no_duplicates(rag)
+
+
+def test_a_change_interrupted_midway_is_completed_by_the_next_run_without_duplicates(
+    baseline: Baseline, settings: Settings, make_rag, embedder: Embedder
+) -> None:
+    rag, turkish = baseline.rag, baseline.docs / TURKISH
+    before = rows_by_source(rag)
+    turkish.write_text(turkish.read_text(encoding="utf-8") + "\nLavrov yeni bir ziyaret planlıyor.\n", encoding="utf-8")
+    one_at_a_time = Settings(data_dir=settings.data_dir, embed_batch_size=1)
+
+    with pytest.raises(KeyboardInterrupt):  # one new chunk in, the old version still whole
+        make_rag(one_at_a_time, embedder=InterruptingEmbedder(embedder)).ingest(baseline.docs)
+    assert rag.store.count() == sum(len(rows) for rows in before.values()) + 1
+    report = rag.ingest(baseline.docs)  # the manifest predates the interruption: the store is read
+    after = rows_by_source(rag)
+
+    assert report.files_indexed == 1 and report.chunks_embedded == len(after[TURKISH]) - 1
+    assert report.chunks_removed == len(before[TURKISH])
+    assert set(after[TURKISH]).isdisjoint(before[TURKISH]) and after[ITALIAN] == before[ITALIAN]
+    assert_no_duplicates(rag)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import time
+from pathlib import Path
 
 import pytest
 from helpers import GREEK, ITALIAN, QUESTIONS, SEED_LANGUAGES, SEEDS, TURKISH, loader_for, seed_text
@@ -10,17 +12,51 @@ from helpers import GREEK, ITALIAN, QUESTIONS, SEED_LANGUAGES, SEEDS, TURKISH, l
 from rag.errors import EmptyIndexError
 from rag.evaluation import evaluate_retrieval, load_questions
 from rag.evaluation.metrics import doc_key, normalise
+from rag.fusion import convex_combination, reciprocal_rank_fusion
 from rag.pipeline import RAG
+from rag.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
 from rag.types import Passage
 
 slow = pytest.mark.slow
 
 # The quality gate: the answerable questions of eval/questions.jsonl, top 5 passages.
-# The foundation issue asks for hit@5 >= 0.80 and MRR >= 0.60 with the offline embedder. hit@5 is met;
-# MRR measures 0.58 (docs/retrieval.md), so the floor guards what is reached until the target is.
+# The foundation issue's targets with the offline embedder: hit@5 >= 0.80 and MRR >= 0.60. The default
+# measures 0.875 / 0.610 (docs/retrieval.md); with RRF instead of the convex combination, 0.833 / 0.581.
 MIN_HIT_AT_5 = 0.80
-MIN_MRR = 0.55
+MIN_MRR = 0.60
+
+# Questions whose nearest chunks are in different languages (the seeds: 9 Greek chunks, 4 Italian, 3 Turkish).
+MIXED_QUESTIONS = (
+    "Lavrov and Kim Jong Un", "Λαβρόφ Πιονγιάνγκ", "Lavrov ha incontrato Kim Jong Un",
+    "Lavrov Kuzey Kore enerji işbirliği",
+)
+
+
+def record_dense_searches(rag: RAG, monkeypatch: pytest.MonkeyPatch) -> list[dict | None]:
+    """The ``where`` of every dense search ``rag`` makes from now on, in order."""
+    wheres: list[dict | None] = []
+    query = rag.store.query
+
+    def recording(vector, n, where=None):  # noqa: ANN001, ANN202 - ChromaStore.query's signature
+        wheres.append(where)
+        return query(vector, n, where)
+
+    monkeypatch.setattr(rag.store, "query", recording)
+    return wheres
+
+
+def record_counts(rag: RAG, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """What every ``count()`` of ``rag``'s store returns from now on."""
+    counts: list[int] = []
+    count = rag.store.count
+
+    def recording() -> int:
+        counts.append(count())
+        return counts[-1]
+
+    monkeypatch.setattr(rag.store, "count", recording)
+    return counts
 
 
 # -- passages -----------------------------------------------------------------------------------------------
@@ -48,6 +84,50 @@ def test_passages_are_ranked_best_first(seeded_rag: RAG) -> None:
     assert [p.rank for p in passages] == [1, 2, 3, 4, 5]
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
     assert all(p.score > 0 for p in passages)
+
+
+@slow
+def test_by_default_a_passage_score_is_its_weighted_mean_of_normalised_dense_and_bm25_scores(
+    seeded_rag: RAG,
+) -> None:
+    question = "Λαβρόφ Γουονσάν Κιμ Γιονγκ Ουν"  # Greek: BM25 in Greek takes part
+
+    passages = seeded_rag.retrieve(question, top_k=16)
+
+    rankings = seeded_rag.retriever.rank(question)  # after retrieve(), which loads BM25
+
+    assert rankings.lexical, "a Greek question should match Greek chunks in BM25"
+    expected = convex_combination([rankings.dense_scores, rankings.lexical_scores], [1.0, 0.5])
+    assert [(p.id, p.score) for p in passages] == [(cid, pytest.approx(score)) for cid, score in expected[:16]]
+    assert passages[0].score <= 1.0 and passages[-1].score >= 0.0
+
+
+@slow
+def test_rrf_fusion_is_a_setting_away(seeded_rag: RAG, make_rag) -> None:
+    rrf = make_rag(seeded_rag.settings.model_copy(update={"fusion": "rrf"}))
+    question = "Λαβρόφ Γουονσάν Κιμ Γιονγκ Ουν"
+
+    passages = rrf.retrieve(question, top_k=5)
+
+    rankings = rrf.retriever.rank(question)
+    assert rankings.lexical
+
+    expected = reciprocal_rank_fusion([rankings.dense, rankings.lexical], [1.0, 0.5], k=60)[:5]
+    assert [(p.id, p.score) for p in passages] == [(cid, pytest.approx(score)) for cid, score in expected]
+
+
+@slow
+def test_a_question_and_its_translation_are_fused_by_their_rankings(seeded_rag: RAG) -> None:
+    seeded_rag.retrieve("Lavrov", top_k=1)  # loads BM25
+    retriever = seeded_rag.retriever
+    original = retriever.rank("Where did Lavrov meet Kim Jong Un?")
+    translated = retriever.rank("Πού συναντήθηκε ο Λαβρόφ με τον Κιμ Γιονγκ Ουν;", query_language="el")
+
+    passages = retriever.fuse([original, translated], [1.0, 0.5], top_k=16)
+
+    own = [[cid for cid, _ in convex_combination([r.dense_scores, r.lexical_scores], [1.0, 0.5])]
+           for r in (original, translated)]
+    assert [p.id for p in passages] == [cid for cid, _ in reciprocal_rank_fusion(own, [1.0, 0.5], k=60)][:16]
 
 
 @slow
@@ -93,6 +173,43 @@ def test_language_filter_returns_only_passages_in_that_language(seeded_rag: RAG,
 @slow
 def test_language_filter_for_a_language_not_in_the_index_returns_nothing(seeded_rag: RAG) -> None:
     assert seeded_rag.retrieve("Lavrov and Kim Jong Un", top_k=5, language="de") == []
+
+
+@slow
+@pytest.mark.parametrize("candidates", [1, 2, 30])
+def test_language_filter_finds_the_dense_candidates_that_chromas_filter_finds(
+    seeded_rag: RAG, candidates: int
+) -> None:
+    # Each question is said to be in the filter's language, so that an unfiltered search is tried every
+    # time. 1 and 2 candidates: 4 and 8 searched, too few in Italian or Turkish after a Greek question,
+    # so Chroma's filter is used after all; 30: the whole index is searched, which is always enough.
+    rag = seeded_rag
+    retriever = HybridRetriever(rag.store, rag.lexical, rag.embedder, rag.detector, RetrievalConfig(candidates))
+
+    for question in MIXED_QUESTIONS:
+        vector = rag.embedder.embed_query(question)
+        for language in ("el", "it", "tr", "de"):
+            filtered = rag.store.query(vector, candidates, {"language": language})
+            dense = retriever.rank(question, language=language, query_language=language)
+
+            assert dense.dense == [h.id for h in filtered], (question, language)
+            assert dense.dense_scores == {h.id: h.similarity for h in filtered}, (question, language)
+
+
+@slow
+def test_a_filter_on_the_questions_own_language_alone_is_applied_after_an_unfiltered_dense_search(
+    seeded_rag: RAG, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chroma's metadata filter makes the dense search linear in the collection (docs/benchmarks.md, fix 6);
+    # a question's nearest chunks are mostly in its own language, and seldom in another one.
+    question = "Lavrov ha incontrato Kim Jong Un"
+    wheres = record_dense_searches(seeded_rag, monkeypatch)
+
+    seeded_rag.retrieve(question, top_k=5, language="it")
+    seeded_rag.retrieve(question, top_k=5, language="el")
+    seeded_rag.retrieve(question, top_k=5, language="it", sources=[ITALIAN])
+
+    assert wheres == [None, {"language": "el"}, {"$and": [{"language": "it"}, {"source": {"$in": [ITALIAN]}}]}]
 
 
 @slow
@@ -147,6 +264,53 @@ def test_top_k_below_one_is_refused(seeded_rag: RAG, top_k: int) -> None:
 def test_retrieving_from_an_empty_index_says_to_run_rag_ingest(rag: RAG) -> None:
     with pytest.raises(EmptyIndexError, match="rag ingest"):
         rag.retrieve("Where did Lavrov meet Kim Jong Un?")
+
+
+@slow
+def test_questions_do_not_count_the_chunks_while_the_index_is_unchanged(
+    seeded_rag: RAG, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A count() costs ~9 ms at 100k chunks (docs/benchmarks.md, fix 4). Every question here checks
+    # whether another process changed the index, as in the chat page, where questions come > 1 s apart.
+    seeded_rag.retrieve("Lavrov and Kim Jong Un")
+    monkeypatch.setattr("rag.pipeline._FRESHNESS_SECONDS", 0.0)
+    counts = record_counts(seeded_rag, monkeypatch)
+
+    for question in MIXED_QUESTIONS:
+        assert seeded_rag.retrieve(question, top_k=3)
+        assert seeded_rag.retrieve(question, top_k=3, language="el")
+
+    assert counts == []
+
+
+def test_chunks_written_by_another_rag_object_are_found_at_once(
+    settings: Settings, make_rag, small_docs: Path
+) -> None:
+    writer, reader = make_rag(settings), make_rag(settings)  # two processes on one data folder
+    with pytest.raises(EmptyIndexError):
+        reader.retrieve("Lavrov ha incontrato Kim Jong Un")
+
+    writer.ingest(small_docs)
+
+    assert reader.retrieve("Lavrov ha incontrato Kim Jong Un")  # "empty" is never remembered
+
+
+def test_an_index_emptied_by_an_ingest_is_refused_at_once_and_by_other_rag_objects_within_a_second(
+    settings: Settings, make_rag, small_docs: Path
+) -> None:
+    writer, reader = make_rag(settings), make_rag(settings)
+    writer.ingest(small_docs)
+    assert writer.retrieve("Lavrov ha incontrato Kim Jong Un")
+    assert reader.retrieve("Lavrov ha incontrato Kim Jong Un")
+    for f in small_docs.iterdir():
+        f.unlink()
+
+    assert writer.ingest(small_docs).chunks_total == 0
+    with pytest.raises(EmptyIndexError, match="rag ingest"):
+        writer.retrieve("Lavrov ha incontrato Kim Jong Un")
+    time.sleep(1.1)  # readers look for changes made by others at most once a second
+    with pytest.raises(EmptyIndexError, match="rag ingest"):
+        reader.retrieve("Lavrov ha incontrato Kim Jong Un")
 
 
 # -- the question set and the quality gate -------------------------------------------------------------------
