@@ -620,8 +620,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=None, help="data folder (default: a fresh one under /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--batch-writes", type=int, default=0, metavar="N",
-                    help="simulate the proposed fix: upsert N chunks per Chroma call across files "
-                         "(default 0: the product as it is, one upsert per file)")
+                    help="obsolete (the first round's simulation of batched writes, which the Indexer now does "
+                         "itself): buffer upserts across files, N rows per Chroma call")
     ap.add_argument("--results", type=Path, default=HERE / "results")
     ap.add_argument("--from-data", type=Path, default=None, metavar="WORKDIR",
                     help="skip the initial ingest: start from a copy of the index of an earlier run kept with "

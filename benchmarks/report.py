@@ -22,9 +22,10 @@ def _rate(n: int, s: float) -> str:
 def _top(parts: dict[str, float], k: int = 3) -> str:
     names = {"detect": "lang detect", "scan": "metadata scan", "stats_scan": "stats scan", "parse": "read+parse",
              "bm25_index": "BM25 index", "bm25_refresh_scan": "BM25 row scan", "write": "write",
-             "bm25_save": "BM25 save", "delete": "delete", "other": "other", "chunk": "chunk"}
+             "bm25_save": "BM25 save", "bm25_load": "BM25 load", "delete": "delete", "other": "other", "chunk": "chunk"}
     top = sorted(parts.items(), key=lambda kv: -kv[1])[:k]
-    return ", ".join(f"{names.get(n, n)} {v:.1f}" for n, v in top if v >= 0.05)
+    listed = ", ".join(f"{names.get(n, n)} {v:.1f}" for n, v in top if v >= 0.05)
+    return f" ({listed})" if listed else ""
 
 
 def indexer_kind(r: dict[str, Any]) -> str:
@@ -63,9 +64,9 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     else:
         out.append(("ingest", f"not run: index copied from the {Path(r['reused_index_from']).name} run"))
     re_ = r["reingest"]
-    out.append(("unchanged re-ingest: s", f"**{re_['seconds']:.1f}** ({_top(re_['parts'])})"))
+    out.append(("unchanged re-ingest: s", f"**{re_['seconds']:.1f}**{_top(re_['parts'])}"))
     ch = r["changed"]
-    out.append(("one file changed: s", f"{ch['seconds']:.1f} ({_top(ch['parts'])}); "
+    out.append(("one file changed: s", f"{ch['seconds']:.1f}{_top(ch['parts'])}; "
                 f"{ch['chunks_embedded']} chunks embedded"))
     out.append(("· BM25 on that change", f"{ch['bm25_rebuild_seconds']:.1f} s, rebuilt: "
                 f"{', '.join(ch.get('bm25_languages_rebuilt') or []) or 'none'}"))
