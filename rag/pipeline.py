@@ -74,20 +74,23 @@ class RAG:
 
     def ingest(self, path: str | Path | None = None, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
         """Index a folder or file (default: ``settings.docs_dir``), incrementally."""
-        s = self.settings
         indexer = Indexer(self.loader, self.chunker, self.embedder, self.store, self.lexical,
-                          s.embed_batch_size, manifest=s.manifest_dir / f"{s.collection}.json")
+                          self.settings.embed_batch_size, manifest=self._manifest_path)
         with self._lock:
             report = indexer.ingest(Path(path or self.settings.docs_dir), rebuild=rebuild, progress=progress)
             self._checked_at = time.monotonic()
         return report
+
+    @property
+    def _manifest_path(self) -> Path:
+        return self.settings.manifest_dir / f"{self.settings.collection}.json"
 
     def stats(self) -> IndexStats:
         """Documents, chunks and languages in the index (recounted only when the index changed)."""
         version = self.store.version
         cached = self._stats
         if cached is None or cached[0] != version:
-            cached = self._stats = (version, index_stats(self.store))
+            cached = self._stats = (version, index_stats(self.store, self._manifest_path))
         return cached[1]
 
     # -- retrieval -----------------------------------------------------------------------------------

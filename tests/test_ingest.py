@@ -20,7 +20,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.embedding import Embedder
 from rag.errors import EmbedderMismatchError
-from rag.indexing import Indexer
+from rag.indexing import Indexer, index_stats
 from rag.pipeline import RAG
 from rag.settings import Settings
 from rag.types import IngestReport
@@ -366,6 +366,38 @@ def test_an_unchanged_reingest_trusts_the_manifest_and_reads_no_row(
     assert (again.files_unchanged, again.files_indexed, again.chunks_embedded, again.chunks_removed) == (2, 0, 0, 0)
     assert again.chunks_total == baseline.report.chunks_total
     assert again.languages == baseline.report.languages == {"it": 1, "tr": 1}
+
+
+def test_index_stats_come_from_a_current_manifest_without_reading_a_row(
+    baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag = baseline.rag
+    scanned = index_stats(rag.store)  # what one scan of every row says
+
+    def no_scan(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the store was read row by row")
+
+    monkeypatch.setattr(rag.store, "iter_rows", no_scan)
+
+    assert rag.stats() == scanned
+    assert (scanned.documents, scanned.chunks, scanned.languages) == (2, baseline.report.chunks_total,
+                                                                       {"it": 1, "tr": 1})
+
+
+def test_index_stats_read_the_store_when_the_manifest_is_stale_or_missing(
+    baseline: Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag = baseline.rag
+    rag.store.bump_version()  # another process wrote: this folder's manifest no longer describes the store
+    scans = count_calls(monkeypatch, rag.store, "iter_rows")
+
+    stale = rag.stats()
+    manifest_of(rag).unlink()
+    rag.store.bump_version()
+    missing = rag.stats()
+
+    assert len(scans) == 2
+    assert stale == missing and (stale.documents, stale.chunks) == (2, baseline.report.chunks_total)
 
 
 def test_without_a_manifest_the_store_is_read_once_and_the_manifest_written(
