@@ -54,9 +54,13 @@ def refresh_lexical(store: ChromaStore, lexical: LexicalIndex, languages: Iterab
     log.info("BM25 rebuilt for %s at store version %d", ", ".join(sorted(targets)) or "nothing", version)
 
 
-def ensure_lexical_fresh(store: ChromaStore, lexical: LexicalIndex) -> None:
-    """Make BM25 match the store, loading it from disk or rebuilding it when another process wrote."""
-    version = store.version
+def ensure_lexical_fresh(store: ChromaStore, lexical: LexicalIndex, version: int | None = None) -> None:
+    """Make BM25 match the store, loading it from disk or rebuilding it when another process wrote.
+
+    ``version``: the store's version if the caller has just read it (else it is read here).
+    """
+    if version is None:
+        version = store.version
     if lexical.version == version:
         return
     if lexical.load() and lexical.version == version:
@@ -67,22 +71,16 @@ def ensure_lexical_fresh(store: ChromaStore, lexical: LexicalIndex) -> None:
 def index_stats(store: ChromaStore, manifest_path: Path | None = None) -> IndexStats:
     """Documents, chunks and languages in the index: from the manifest when it describes the store as it
     is now (no row read), else from one scan of every row's metadata (5-7 s at 100k chunks)."""
-    version = store.version
-    entries = manifest.load(manifest_path, version) if manifest_path is not None else None
-    if entries is not None:
-        return IndexStats(
-            documents=len(entries), chunks=sum(len(e.ids) for e in entries.values()),
-            languages=dict(Counter(e.language for e in entries.values())), embedder=store.embedder_id,
-        )
-    docs: dict[str, str] = {}
-    chunks = 0
-    for _, meta, _ in store.iter_rows():
-        chunks += 1
-        docs[str(meta.get("path"))] = str(meta.get("language", ""))
-    languages: dict[str, int] = defaultdict(int)
-    for lang in docs.values():
-        languages[lang] += 1
-    return IndexStats(documents=len(docs), chunks=chunks, languages=dict(languages), embedder=store.embedder_id)
+    entries = manifest.load(manifest_path, store.version) if manifest_path is not None else None
+    if entries is None:
+        entries = manifest.entries_from_rows(store.iter_rows())
+    return IndexStats(documents=len(entries), chunks=sum(len(e.ids) for e in entries.values()),
+                      languages=_document_languages(entries), embedder=store.embedder_id)
+
+
+def _document_languages(entries: dict[str, DocEntry]) -> dict[str, int]:
+    """How many indexed files there are in each language."""
+    return dict(Counter(e.language for e in entries.values()))
 
 
 class Indexer:
@@ -193,7 +191,7 @@ class _Ingest:
             ensure_lexical_fresh(self.store, lexical)
         # From what this run knows, not from another read of every row (7-9 s at 100k chunks).
         self.report.chunks_total = self.store.count()
-        self.report.languages = dict(Counter(e.language for e in self.entries.values()))
+        self.report.languages = _document_languages(self.entries)
 
     # -- what the index holds --------------------------------------------------------------------------
 

@@ -119,13 +119,14 @@ class RAG:
             now = time.monotonic()
             due = self.lexical.version is None or now - self._checked_at > _FRESHNESS_SECONDS
             # Between checks, BM25's version is the store's as this process last saw or wrote it.
-            if self._is_empty(self.store.version if due else self.lexical.version):
+            version = self.store.version if due else self.lexical.version
+            if self._is_empty(version):
                 raise EmptyIndexError(
                     f"the index {self.settings.collection!r} is empty: run `rag ingest` "
                     f"(it reads {self.settings.docs_dir}/) or upload articles first"
                 )
             if due:
-                ensure_lexical_fresh(self.store, self.lexical)
+                ensure_lexical_fresh(self.store, self.lexical, version)
                 self._checked_at = now
 
     def _is_empty(self, version: int | None) -> bool:
