@@ -207,7 +207,7 @@ class OpenAICompatibleBackend(_LlamaIndexBackend):
         base = dict(model=self.model, backend=self.backend, url=self.url)
         try:
             r = httpx.get(f"{self.url}/models", timeout=HEALTH_TIMEOUT,
-                          headers={"Authorization": f"Bearer {self.settings.openai_api_key}"})
+                          headers={"Authorization": f"Bearer {self.settings.openai_api_key.get_secret_value()}"})
             r.raise_for_status()
             models = tuple(m.get("id", "") for m in r.json().get("data", []))
         except (httpx.HTTPError, ValueError) as exc:
@@ -225,7 +225,7 @@ class OpenAICompatibleBackend(_LlamaIndexBackend):
         return OpenAILike(
             model=self.model,
             api_base=self.url,
-            api_key=self.settings.openai_api_key,
+            api_key=self.settings.openai_api_key.get_secret_value(),
             is_chat_model=True,
             context_window=self.settings.num_ctx,
             max_tokens=max_tokens or self.settings.max_answer_tokens,

@@ -275,9 +275,9 @@ def launch_options(settings: Settings, environ: Mapping[str, str] = os.environ) 
         # Bigger files are refused by the page with a reason; far bigger ones never reach the disk.
         "max_file_size": int(settings.max_file_mb * 1_000_000 * 4),
     }
-    if settings.auth:
-        user, password = settings.auth.split(":", 1)
-        options["auth"] = (user, password)
+    credentials = settings.auth_credentials()
+    if credentials:
+        options["auth"] = credentials
     return options
 
 
