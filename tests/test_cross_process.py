@@ -54,6 +54,15 @@ def ingest_in_another_process(data_dir: Path, folder: Path, *extra: str) -> str:
     return out
 
 
+def seconds_until(found, limit: float = 10.0) -> float:  # noqa: ANN001 - () -> bool
+    """How long until ``found()`` holds, asking again every 50 ms (fails after ``limit`` seconds)."""
+    started = time.monotonic()
+    while not found():
+        assert time.monotonic() - started < limit, f"not seen within {limit} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
@@ -83,12 +92,18 @@ def test_a_long_lived_reader_serves_through_another_processs_ingest_and_sees_its
             failures += 1
             print(f"{type(exc).__name__}: {exc}")
     assert writer.returncode == 0, writer.stderr.read()
-    time.sleep(1.1)  # readers look at the store version at most once a second
 
+    # Readers look at the store version at most once a second, then open a fresh client in the background.
+    def new_article_found() -> bool:
+        best = reader.retrieve("il festival del tartufo bianco di Alba", top_k=3)[0]
+        return best.source == "tartufo.txt" and best.dense_score is not None
+
+    waited = seconds_until(new_article_found)
     new = reader.retrieve("il festival del tartufo bianco di Alba", top_k=3)
     changed = reader.retrieve("Karakış zeytin hasadı festivali", top_k=3)
     everything = reader.retrieve("Lavrov Kim Jong Un", top_k=50)
     assert failures == 0 and questions > 0
+    assert waited < 2.5, f"the changes took {waited:.1f} s to be seen"
     assert new[0].source == "tartufo.txt"
     assert new[0].dense_score is not None and new[0].lexical_score is not None  # dense and BM25 both see it
     assert changed[0].source == TURKISH and "Karakış" in reader.document_text(
@@ -110,6 +125,22 @@ def test_a_reader_never_fails_on_chunks_another_process_deleted(
     passages = reader.retrieve("Lavrov Kuzey Kore enerji işbirliği", top_k=10)
 
     assert all(p.text and p.source for p in passages)
+
+
+def test_a_reader_opened_before_another_processs_ingest_finds_its_articles_within_a_second_or_two(
+    settings: Settings, make_rag, docs: Path
+) -> None:
+    ingest_in_another_process(settings.data_dir, docs)
+    reader = make_rag(settings)  # the page starts; nobody asks yet
+    (docs / "tartufo.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+
+    ingest_in_another_process(settings.data_dir, docs)
+
+    def found() -> bool:
+        best = reader.retrieve("il festival del tartufo bianco di Alba", top_k=3)[0]
+        return best.source == "tartufo.txt" and best.dense_score is not None
+
+    assert seconds_until(found) < 2.5
 
 
 def test_two_ingests_of_different_languages_at_once_leave_bm25_holding_every_chunk(
