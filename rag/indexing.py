@@ -202,6 +202,9 @@ class _Ingest:
         files = _unique(found.files, _resolve_all(found.files))
         self.report.files_seen = len(files)
         self.report.skipped += found.skipped
+        if self.rebuild and not files and not self.allow_removals:
+            raise IngestError(f"{path} holds no file to index: a rebuild would leave the index empty; nothing was "
+                              f"changed (to empty it anyway: `rag ingest {path} --rebuild --allow-removals`)")
         self._start()
         from_manifest = self._read_entries()
         to_load = self._new_or_changed(files)

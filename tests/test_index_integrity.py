@@ -139,6 +139,16 @@ def test_allow_removals_confirms_a_mass_removal(rag: RAG, three: Path) -> None:
     assert report.files_removed == 3 and rag.store.count() == 0 and rag.documents() == []
 
 
+def test_a_rebuild_from_an_empty_folder_is_refused(rag: RAG, three: Path, tmp_path: Path) -> None:
+    before = rag.store.count()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    with pytest.raises(IngestError, match="--allow-removals"):
+        rag.ingest(empty, rebuild=True)
+    assert rag.store.count() == before
+
+
 def test_a_missing_folder_is_an_error_and_removes_nothing(rag: RAG, three: Path) -> None:
     before = rag.store.count()
     shutil.rmtree(three)
