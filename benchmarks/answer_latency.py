@@ -12,6 +12,7 @@ the evidence (``AnswerStream.evidence``), time to the first answer token, and th
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -20,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from fake_ollama import CpuModel, FakeOllama, prompt_tokens  # noqa: E402
+from fake_ollama import CpuModel, FakeOllama  # noqa: E402
 
 from rag import RAG, Settings  # noqa: E402
 
@@ -33,8 +34,17 @@ QUESTIONS = [
     "What did Shoigu discuss in Pyongyang?",
     "What is the capital of Australia?",
 ]
-# About 40 tokens: a short cited answer, as a 1.5B model gives one.
-ANSWER = "Lavrov met Kim Jong Un on Saturday 12 July in the coastal city of Wonsan [1], during a visit to North Korea [2]."
+# About 40 tokens each: a short cited answer, as a 1.5B model gives one, in the language asked for.
+ANSWERS = {
+    "English": "Lavrov met Kim Jong Un on Saturday 12 July in the coastal city of Wonsan [1], "
+               "during a visit to North Korea [2].",
+    "Greek": "Ο Λαβρόφ συναντήθηκε με τον Κιμ Γιονγκ Ουν στην παραθαλάσσια πόλη Γουονσάν [1], "
+             "κατά την επίσκεψή του στη Βόρεια Κορέα [2].",
+    "Italian": "Lavrov ha incontrato Kim Jong Un sabato 12 luglio nella città costiera di Wonsan [1], "
+               "durante una visita in Corea del Nord [2].",
+    "Turkish": "Lavrov, Kuzey Kore ziyareti sırasında Kim Jong Un ile 12 Temmuz Cumartesi günü "
+               "kıyı kenti Wonsan'da görüştü [1][2].",
+}
 
 
 def reply(request: dict) -> str:
@@ -44,7 +54,8 @@ def reply(request: dict) -> str:
         return "{" + ", ".join(f'"{c}": "{question}"' for c in ("el", "it", "tr", "en")) + "}"
     if "Standalone question" in prompt:
         return prompt.rsplit("Last message:", 1)[-1].split("\n")[0].strip()
-    return ANSWER
+    asked = re.findall(r"Answer in (\w+)", prompt)  # the last one: the system prompt may say "Answer in the"
+    return ANSWERS.get(asked[-1] if asked else "English", ANSWERS["English"])
 
 
 def main() -> None:
@@ -76,8 +87,6 @@ def main() -> None:
             calls = cpu.log[before:]
             largest = max((total for total, _, _ in calls), default=0)
             read = sum(total - cached for total, cached, _ in calls)
-            prompts = [prompt_tokens(FakeOllama.prompt_of(b)) for b in fake.bodies("/api/chat")[-len(calls):]] if calls else []
-            assert not prompts or max(prompts) <= largest + 50
             fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
             print(f"{question[:40]:<40} {wall:>7.2f} {fmt(evidence_s):>10} {fmt(first_s):>11} {largest:>14} "
                   f"{read:>8} {len(calls):>5}")

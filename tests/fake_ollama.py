@@ -23,7 +23,6 @@ import json
 import re
 import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
