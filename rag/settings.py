@@ -131,7 +131,7 @@ class Settings(BaseSettings):
         "dominates a CPU model's answer).",
     )
     no_answer_threshold: float = Field(
-        0.0, ge=0, le=1,
+        0.78, ge=0, le=1,
         description="Best question-sentence similarity below which the articles are taken not to answer "
         "(calibrated in docs/evaluation.md; 0 turns the check off).",
     )
