@@ -112,7 +112,7 @@ class Answerer:
         translation_weight: float = 0.5,
         max_answer_tokens: int = 512,
         history_turns: int = 6,
-        evidence_tokens: int = 280,
+        evidence_tokens: int = 320,
         no_answer_threshold: float = 0.0,
     ) -> None:
         self.retriever = retriever

@@ -27,9 +27,10 @@ from rag.types import Citation, Passage
 EmbedQuery = Callable[[str], np.ndarray]
 EmbedSentences = Callable[[list[str]], np.ndarray]
 
-LEXICAL_WEIGHT = 0.5  # as in passage retrieval: BM25 helps with names, the embedder with meaning
+LEXICAL_WEIGHT = 0.25  # BM25 helps with names; more of it favours Latin-script sentences (measured)
 RANK_PRIOR = 0.2  # the fused passage ranking already weighed whole passages: a little of it carries over
 MIN_CORE_CHARS = 20  # a fragment ("Pyongyang.") is context, not evidence on its own
+NEIGHBOUR_SHARE = 0.5  # neighbours are added while the evidence uses less than this share of its budget
 
 
 def prompt_tokens(text: str) -> int:
@@ -100,13 +101,9 @@ def score_sentences(
         return analyzers[language](text)
 
     # The question analysed as its own language and as each passage's: "Lavrov" stems alike in en/it/tr.
-    query = analyze(question, question_language)
-    docs = []
-    for s, text in zip(sentences, texts):
-        lang = passages[s.passage].language
-        docs.append(analyze(text, lang))
-        if lang != question_language:
-            query = query + analyze(question, lang)
+    query = [t for lang in dict.fromkeys([question_language, *(p.language for p in passages)])
+             for t in analyze(question, lang)]
+    docs = [analyze(text, passages[s.passage].language) for s, text in zip(sentences, texts)]
     lexical = _bm25(list(dict.fromkeys(query)), docs)
     prior = np.array([1.0 - s.passage / max(1, len(passages)) for s in sentences])
     short = np.array([(s.end - s.start) < MIN_CORE_CHARS for s in sentences])
@@ -149,7 +146,7 @@ def select_evidence(
             if 0 <= neighbour < len(scores.spans[s.passage]) and key(s.passage, neighbour) not in taken:
                 lo, hi = min(first, neighbour), max(last, neighbour)
                 extra = cost(s.passage, lo, hi) - cost(s.passage, first, last)
-                if used + c + extra <= budget_tokens * 0.8:  # neighbours only while the budget is loose
+                if used + c + extra <= budget_tokens * NEIGHBOUR_SHARE:  # only while the budget is loose
                     first, last, c = lo, hi, c + extra
         for si in range(first, last + 1):
             taken.add(key(s.passage, si))

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     )
     history_turns: int = Field(6, ge=0, description="Chat turns searched for the question a follow-up continues.")
     evidence_tokens: int = Field(
-        280, ge=32, le=8192,
+        320, ge=32, le=8192,
         description="Prompt budget for the evidence sentences, in UTF-8 bytes / 4 (the prompt's reading time "
         "dominates a CPU model's answer).",
     )
