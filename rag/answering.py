@@ -207,7 +207,8 @@ class Answerer:
         found = self.search(question, language, opts, history)
         retrieve_ms = _ms(started)
         evidence = [] if found.unanswerable else select_evidence(
-            found.passages[:EVIDENCE_PASSAGES], found.scores, self._evidence_budget(health.ok), support_threshold=self.support_threshold)
+            found.passages[:EVIDENCE_PASSAGES], found.scores, self._evidence_budget(health.ok),
+            support_threshold=self.support_threshold)
         yield Evidence(passages=() if found.unanswerable else tuple(found.passages), citations=tuple(evidence),
                        question_language=language, unanswerable=found.unanswerable)
         base = Answer(
