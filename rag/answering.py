@@ -28,6 +28,7 @@ from rag.language import LanguageDetector
 from rag.llm import LLMBackend
 from rag.prompts import (
     RETRIEVAL_ONLY_INTRO,
+    SYSTEM_PROMPT,
     answer_messages,
     is_refusal,
     language_name,
@@ -191,6 +192,22 @@ class Answerer:
         if joined.passages and not self.gate.unanswerable(alone):
             return joined
         return own
+
+    def warm_up(self) -> bool:
+        """Load the model and have it read the constant rules, so the first question reads only its own part.
+
+        Ollama keeps the last prompt's prefix cached: every answer's prompt starts with the same rules.
+        Returns whether the model was reached; never raises.
+        """
+        if not self.llm.health().ok:
+            return False
+        try:
+            self.llm.complete([{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "OK?"}],
+                              temperature=0.0, max_tokens=1)
+        except LLMError as exc:
+            log.info("warming the model up failed: %s", exc)
+            return False
+        return True
 
     # -- the whole question --------------------------------------------------------------------------
 

@@ -65,7 +65,7 @@ def _ask_options(args: argparse.Namespace) -> dict:
     return {
         "top_k": args.k,
         "language": args.language,
-        "translate": False if args.no_translate else None,
+        "translate": args.translate,
         "model": args.model,
     }
 
@@ -109,9 +109,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    import threading
+
     rag = _rag(args)
     health = rag.health()
     print(f"model: {health.message}. Empty line or Ctrl-D to quit.", file=sys.stderr)
+    # The model reads the constant part of the prompt while the user types the first question.
+    threading.Thread(target=rag.warm_up, args=(args.model,), daemon=True).start()
     history: list[dict[str, str]] = []
     while True:
         try:
@@ -178,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-k", type=int, default=None, help="number of passages (default: $RAG_TOP_K or 5)")
         p.add_argument("--language", help="only passages in this language (ISO 639-1)")
         p.add_argument("--model", help="model for this run (default: $RAG_LLM_MODEL)")
-        p.add_argument("--no-translate", action="store_true", help="search with the question as asked only")
+        p.add_argument("--translate", action=argparse.BooleanOptionalAction, default=None,
+                       help="also search with the question translated by the model (default: $RAG_TRANSLATE, off)")
         p.set_defaults(func=cmd_ask if name == "ask" else cmd_chat)
 
     p = sub.add_parser("ui", help="open the chat page")

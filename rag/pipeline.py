@@ -209,6 +209,11 @@ class RAG:
         self._ensure_ready()
         return self._answerer(model).stream(question, opts, self.lexical.languages, history)
 
+    def warm_up(self, model: str | None = None) -> bool:
+        """Load the model with the answer prompt's constant rules (call at start-up: the first answer is
+        then as fast as the next ones). Whether the model was reached; never raises."""
+        return self._answerer(model).warm_up()
+
     def evaluate(self, path: str | Path | Sequence[str | Path], **options: Any):  # noqa: ANN201 - EvalReport
         """Score retrieval (and answers, with a model) on a question set; see ``rag eval --help``."""
         from rag.evaluation.runner import evaluate

@@ -162,6 +162,18 @@ def test_a_refusal_is_answered_with_the_fixed_sentence_of_the_questions_language
     assert answer.refused and answer.text == REFUSALS["el"] and answer.citations == ()
 
 
+def test_warm_up_has_the_model_read_the_constant_rules_every_answer_starts_with(qa, llm):
+    assert qa.warm_up()
+    qa.ask(WHEN)
+    warm, answer = llm.requests
+    assert warm[0] == answer[0] == {"role": "system", "content": SYSTEM_PROMPT}
+
+
+def test_warm_up_without_a_model_asks_nothing(make_qa):
+    llm = FakeLLM(model=MODEL, up=False)
+    assert not make_qa(llm).warm_up() and llm.requests == []
+
+
 # ---------------------------------------------------------------------------- checks on the answer
 
 
@@ -390,7 +402,9 @@ def test_cli_chat_answers_a_follow_up_with_the_earlier_question(cli_env, ollama,
     lines = iter([LAVROV["en"], AND_WHERE["en"], ""])
     monkeypatch.setattr(builtins, "input", lambda prompt="": next(lines))
     assert cli.main(["chat"]) == 0
-    first, second = ollama.bodies("/api/chat")
+    first, second = [b for b in ollama.bodies("/api/chat") if "Question:" in FakeOllama.last_user_message(b)]
+    warm_ups = [b for b in ollama.bodies("/api/chat") if FakeOllama.last_user_message(b) == "OK?"]
+    assert len(warm_ups) == 1  # the model read the constant rules while the user typed
     assert "Earlier in this conversation" not in FakeOllama.last_user_message(first)
     assert f"Earlier in this conversation the user asked: {LAVROV['en']}" in FakeOllama.last_user_message(second)
     assert capsys.readouterr().out.count("Evidence:") == 2
