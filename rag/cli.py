@@ -93,11 +93,11 @@ def _stream_answer(rag, question: str, history: list, options: dict, as_json: bo
     print()
     if answer.text.strip() != "".join(streamed).strip():  # markers repaired, or rewritten in the right language
         print(f"\n{answer.text}")
-    rendered = render_answer_text(answer)
-    sources = rendered.split("\n\nSources:", 1)
     if answer.notice:
         print(f"({answer.notice})", file=sys.stderr)
-    if len(sources) == 2:
+    # Without a model the answer is the evidence itself, already printed with its spans.
+    sources = render_answer_text(answer).split("\n\nSources:", 1)
+    if len(sources) == 2 and answer.mode == "llm":
         print("\nSources:" + sources[1])
     return answer
 
