@@ -226,18 +226,21 @@ class Answerer:
         evidence = [] if found.unanswerable else select_evidence(
             found.passages[:EVIDENCE_PASSAGES], found.scores, self._evidence_budget(health.ok),
             support_threshold=self.support_threshold)
+        evidence_ms = _ms(started)  # measured before the consumer gets it (and maybe prints it)
         yield Evidence(passages=() if found.unanswerable else tuple(found.passages), citations=tuple(evidence),
                        question_language=language, unanswerable=found.unanswerable)
         base = Answer(
             text="", citations=(), passages=tuple(found.passages), refused=False, language=language,
             model=self.llm.model if health.ok else None, mode="llm" if health.ok else "retrieval-only",
             question=question, standalone_question=found.query, retrieve_ms=retrieve_ms,
-            evidence_ms=_ms(started), evidence=tuple(evidence), unanswerable=found.unanswerable,
+            evidence_ms=evidence_ms, evidence=tuple(evidence), unanswerable=found.unanswerable,
         )
         if found.unanswerable or not evidence:
             text = refusal_sentence(language)
             yield text
-            notice = None if health.ok else f"retrieval-only: {health.message}"
+            notice = "nothing in the articles is close to this question"
+            if not health.ok:
+                notice += f"; retrieval-only: {health.message}"
             yield replace(base, text=text, refused=True, notice=notice, total_ms=_ms(started))
             return
         if not health.ok:

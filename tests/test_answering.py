@@ -216,7 +216,7 @@ def test_an_off_topic_question_is_refused_without_lavrov_sentences(make_qa, mode
     assert stream.evidence.unanswerable and stream.evidence.citations == ()
     answer = stream.answer
     assert answer.refused and answer.text == REFUSALS["en"] and answer.citations == ()
-    assert "Lavrov" not in answer.text
+    assert "nothing in the articles is close" in answer.notice and "Lavrov" not in answer.text
     assert llm.requests == []  # the model is not asked either
 
 
