@@ -312,6 +312,12 @@ def test_retrieve_returns_the_passages_the_answer_rests_on(qa):
     assert [p.id for p in qa.retrieve(WHEN)] == [p.id for p in qa.ask(WHEN).passages]
 
 
+def test_retrieve_with_history_searches_a_follow_up_as_the_answer_does(qa):
+    turns = history(LAVROV["en"])
+    assert [p.id for p in qa.retrieve(AND_WHERE["en"], history=turns)] == [
+        p.id for p in qa.ask(AND_WHERE["en"], history=turns).passages]
+
+
 def test_translation_is_off_by_default(qa, llm):
     answer = qa.ask(WHEN)
     assert len(llm.requests) == 1 and answer.translations == {}
