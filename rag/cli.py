@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -14,8 +14,6 @@ from pydantic import ValidationError
 
 from rag.errors import RagError
 from rag.evaluation.cli import register as register_eval
-
-log = logging.getLogger("rag")
 
 
 def _settings(args: argparse.Namespace):  # noqa: ANN202
@@ -185,13 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_config)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    register_eval(sub)  # `rag eval` lives with the evaluation package
     return parser
-
-
-# Modules that add subcommands register them here; `rag eval` lives with the evaluation package.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_eval]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,11 +1,8 @@
-"""Plain-text rendering of answers and passages, for the CLI and ``str(answer)``."""
+"""Plain-text rendering of answers and passages, for the CLI."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rag.types import Answer, Passage
+from rag.types import Answer, Passage
 
 
 def render_passage(p: Passage, width: int = 300) -> str:

@@ -145,7 +145,7 @@ Mode = Literal["llm", "retrieval-only"]
 
 @dataclass(frozen=True)
 class Answer:
-    """A grounded answer. ``str(answer)`` renders it with its numbered sources."""
+    """A grounded answer (``rag.render.render_answer_text`` shows it with its numbered sources)."""
 
     text: str
     citations: tuple[Citation, ...]
@@ -165,8 +165,3 @@ class Answer:
     translate_ms: float = 0.0
     first_token_ms: float | None = None
     total_ms: float = 0.0
-
-    def __str__(self) -> str:
-        from rag.render import render_answer_text
-
-        return render_answer_text(self)

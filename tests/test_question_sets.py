@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.evaluation.metrics import normalise
-from rag.evaluation.questions import Question, load_questions
-from rag.evaluation.runner import load_question_sets
+from rag.evaluation.questions import Question, load_question_sets, load_questions
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
