@@ -41,12 +41,16 @@ def imports_of(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name == "rag" or a.name.startswith("rag.")}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module == "rag":  # `from rag import x`: x may be a module or a name in rag/__init__.py
-                found |= {f"rag.{a.name}" if (PACKAGE / a.name).exists() or (PACKAGE / f"{a.name}.py").exists()
-                          else "rag" for a in node.names}
-            elif node.module.startswith("rag."):
-                found.add(node.module)
+            if node.module == "rag" or node.module.startswith("rag."):
+                # `from rag.x import y`: y is a submodule (rag.x.y) or a name defined in rag.x.
+                found |= {f"{node.module}.{a.name}" if _is_module(f"{node.module}.{a.name}") else node.module
+                          for a in node.names}
     return found
+
+
+def _is_module(name: str) -> bool:
+    path = PACKAGE.parent.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -127,3 +131,10 @@ def test_lazy_imports_inside_functions_are_seen(tmp_path: Path) -> None:
     source.write_text("def f():\n    from rag.pipeline import RAG\n    import rag.store\n", encoding="utf-8")
 
     assert imports_of(source) == {"rag.pipeline", "rag.store"}
+
+
+def test_a_submodule_imported_from_its_package_is_that_submodule(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text("from rag.evaluation import metrics, Question\nfrom rag import RAG\n", encoding="utf-8")
+
+    assert imports_of(source) == {"rag.evaluation.metrics", "rag.evaluation", "rag"}
