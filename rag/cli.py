@@ -9,14 +9,20 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from rag.pipeline import RAG
+    from rag.settings import Settings
+    from rag.types import Answer
 
 from rag.errors import RagError
 from rag.evaluation.cli import register as register_eval
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202
+def _settings(args: argparse.Namespace) -> Settings:
     from rag.settings import Settings
 
     overrides = {}
@@ -25,7 +31,7 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202
     return Settings(**overrides)
 
 
-def _rag(args: argparse.Namespace):  # noqa: ANN202
+def _rag(args: argparse.Namespace) -> RAG:
     from rag.pipeline import RAG
 
     return RAG(_settings(args))
@@ -68,7 +74,9 @@ def _ask_options(args: argparse.Namespace) -> dict:
     }
 
 
-def _stream_answer(rag, question: str, history: list, options: dict, as_json: bool):  # noqa: ANN001, ANN202
+def _stream_answer(
+    rag: RAG, question: str, history: list[dict[str, str]], options: dict[str, Any], as_json: bool
+) -> Answer:
     """Print the answer as it streams (unless JSON), then its sources; return the Answer."""
     from rag.render import render_answer_text
     from rag.types import Answer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -22,8 +21,6 @@ from rag.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
 from rag.store import ChromaStore, connect
 from rag.types import Answer, IndexStats, IngestReport, Passage
-
-log = logging.getLogger(__name__)
 
 _FRESHNESS_SECONDS = 1.0  # how often a reader checks whether another process changed the index
 

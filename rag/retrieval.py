@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -15,8 +14,6 @@ from rag.language import LanguageDetector
 from rag.lexical import LexicalIndex
 from rag.store import ChromaStore, Hit
 from rag.types import Passage
-
-log = logging.getLogger(__name__)
 
 # Candidates fetched unfiltered per candidate wanted when the only filter is a language. With four
 # languages even one with a third of the corpus keeps ~40 of 120; a rarer one falls back to the filter.

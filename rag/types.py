@@ -71,10 +71,6 @@ class Passage:
     dense_score: float | None = None  # cosine similarity, when the dense search found it
     lexical_score: float | None = None  # BM25, when the lexical search found it
 
-    @property
-    def citation_label(self) -> str:
-        return f"{self.source} [{self.start}:{self.end}]"
-
 
 @dataclass(frozen=True)
 class Skipped:
