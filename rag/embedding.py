@@ -98,8 +98,14 @@ class Embedder:
         """Like ``embed_passages``, cached per text: for the sentences of cited passages."""
         if not texts:
             return self.embed_passages([])
-        found = {t: self._sentence_cache.get(t) for t in dict.fromkeys(texts)}
-        missing = [t for t, v in found.items() if v is None]
+        found: dict[str, np.ndarray] = {}
+        missing = []
+        for t in dict.fromkeys(texts):
+            vec = self._sentence_cache.get(t)
+            if vec is None:
+                missing.append(t)
+            else:
+                found[t] = vec
         for text, vec in zip(missing, self.embed_passages(missing)):
             self._sentence_cache.put(text, vec)
             found[text] = vec

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class Analyzer:
 @dataclass
 class _LanguageIndex:
     ids: list[str]
-    retriever: object  # bm25s.BM25
+    retriever: Any  # bm25s.BM25 (untyped)
 
 
 class LexicalIndex:

@@ -140,12 +140,13 @@ def render_markdown(report: EvalReport) -> str:
             md.append(f"| {label} | {sum(x.hit1 for x in recs) / n:.3f} | {sum(x.hitk for x in recs) / n:.3f} "
                       f"| {sum(x.rr for x in recs) / n:.3f} |")
 
-    if report.answers is not None and report.answers.available:
+    answers = report.answers.overall if report.answers is not None and report.answers.available else None
+    if report.answers is not None and answers is not None:
         md += ["", "## Answers by question language", "",
                "| language | n | correct | refusal accuracy | false refusals | citation precision | "
                "citation recall | language match | faithful | first token p50 | total p50 |",
                "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
-        for lang, s in [("all", report.answers.overall), *report.answers.by_question_language.items()]:
+        for lang, s in [("all", answers), *report.answers.by_question_language.items()]:
             cells = [lang, str(s.n), _fmt(s.correctness), _fmt(s.refusal_accuracy),
                      _fmt(s.false_refusal_rate), _fmt(s.citation_precision), _fmt(s.citation_recall),
                      _fmt(s.language_match), _fmt(s.faithfulness), _fmt(s.first_token_ms_p50, True),
@@ -157,8 +158,8 @@ def render_markdown(report: EvalReport) -> str:
     md += ["", "## Latency", "", "| stage | p50 | p95 |", "|---|--:|--:|",
            f"| retrieval | {_fmt(r.overall.retrieve_ms_p50, True)} | "
            f"{_fmt(r.overall.retrieve_ms_p95, True)} |"]
-    if report.answers is not None and report.answers.available:
-        a = report.answers.overall
+    if answers is not None:
+        a = answers
         md += [f"| first token | {_fmt(a.first_token_ms_p50, True)} | {_fmt(a.first_token_ms_p95, True)} |",
                f"| total | {_fmt(a.total_ms_p50, True)} | {_fmt(a.total_ms_p95, True)} |"]
     md += ["", f"![latency distribution]({LATENCY_PLOT})"]
@@ -192,7 +193,7 @@ def _failures(report: EvalReport) -> list[str]:
         out += [f"  - `{ev.doc}`: “{_md_cell(ev.quote)}”" for ev in q.evidence]
         out += ["- retrieved instead:"]
         out += [f"  {p['rank']}. `{p['source']}` [{p['start']}:{p['end']}] ({p.get('language', '?')}): "
-                f"{_md_cell(p.get('snippet', ''))}" for p in rec.retrieved] or ["  nothing"]
+                f"{_md_cell(str(p.get('snippet', '')))}" for p in rec.retrieved] or ["  nothing"]
         out.append("")
     if len(misses) > _MAX_FAILURES:
         out += [f"… and {len(misses) - _MAX_FAILURES} more: see `report.json`.", ""]

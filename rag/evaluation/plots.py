@@ -59,7 +59,7 @@ def plot_latency(report: EvalReport, path: Path) -> None:
         n_bins = min(30, max(5, len(xs) // 4))
         lo, hi = max(min(xs), 0.1), max(xs)
         if hi / lo > 20:  # a long tail (a cold start, a busy machine): log bins keep the bulk readable
-            ax.hist(xs, bins=np.geomspace(lo, hi, n_bins + 1), color=f"C{i - 1}")
+            ax.hist(xs, bins=np.geomspace(lo, hi, n_bins + 1).tolist(), color=f"C{i - 1}")
             ax.set_xscale("log")
         else:
             ax.hist(xs, bins=n_bins, color=f"C{i - 1}")
