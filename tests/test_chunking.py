@@ -105,13 +105,13 @@ def test_chunk_ids_change_when_the_content_changes(loader, chunker: Chunker, tmp
     assert before.isdisjoint(after)
 
 
-def test_chunk_id_depends_on_file_name_content_hash_and_position() -> None:
-    base = chunk_id("a.txt", "f" * 64, 0)
+def test_chunk_id_depends_on_the_documents_identity_content_hash_and_position() -> None:
+    base = chunk_id("2024/story.txt", "f" * 64, 0)
 
-    assert chunk_id("a.txt", "f" * 64, 0) == base
-    assert chunk_id("b.txt", "f" * 64, 0) != base
-    assert chunk_id("a.txt", "e" * 64, 0) != base
-    assert chunk_id("a.txt", "f" * 64, 1) != base
+    assert chunk_id("2024/story.txt", "f" * 64, 0) == base
+    assert chunk_id("2025/story.txt", "f" * 64, 0) != base  # the same file name in another folder
+    assert chunk_id("2024/story.txt", "e" * 64, 0) != base
+    assert chunk_id("2024/story.txt", "f" * 64, 1) != base
 
 
 # -- sizes in the embedder's tokens -------------------------------------------------------------------------
