@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"rag.types", "rag.errors", "rag.settings", "rag.cache"},
     {"rag.language", "rag.loading", "rag.chunking", "rag.embedding", "rag.store", "rag.lexical", "rag.manifest",
      "rag.fusion"},
-    {"rag.retrieval", "rag.llm", "rag.prompts", "rag.citations"},
+    {"rag.retrieval", "rag.llm", "rag.prompts", "rag.citations", "rag.evidence", "rag.streaming"},
     {"rag.answering", "rag.indexing"},
     {"rag.pipeline"},
     {"rag.evaluation", "rag.web", "rag.cli", "rag.render", "rag"},

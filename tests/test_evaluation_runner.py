@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,25 @@ def test_answers_are_scored_for_correctness_refusals_citations_and_language(
     assert a.by_question_language["en"].correctness == 1.0
     assert report.model == "stand-in:1b"
     assert report.metrics()["correctness"] == 0.5
+
+
+def test_the_answers_own_checks_are_counted_in_the_summary(news_rag: RAG, answer_set: Path) -> None:
+    class Flagged(ScriptedAnswers):
+        def ask(self, question: str, **kwargs: Any) -> Answer:
+            answer = super().ask(question, **kwargs)
+            if question == IRAN["question"]:  # answered although unanswerable, and badly
+                return replace(answer, wrong_language=True, unknown_citations=(7,),
+                               unsupported_claims=("la Russia sostiene l'accordo",))
+            if question == RI["question"]:  # a refusal: its flags are not counted
+                return replace(answer, wrong_language=True, unknown_citations=(3,))
+            return answer
+
+    report = evaluate(Flagged(news_rag, REPLIES), answer_set)
+
+    s = report.answers.overall
+    assert (s.wrong_language, s.with_unknown_citations, s.with_unsupported_claims) == (1, 1, 1)
+    assert {r.id: r.unknown_citations for r in report.answers.records} == {"w": [], "r": [3], "u": [], "i": [7]}
+    assert "1 answers in the wrong language" in render_markdown(report)
 
 
 def test_an_answer_in_another_language_fails_the_language_check(news_rag: RAG, tmp_path: Path) -> None:
@@ -504,7 +524,7 @@ def test_retrieval_with_the_models_translations_is_reported_beside_retrieval_as_
     path = write_set(tmp_path / "q.jsonl", [WONSAN])
     with FakeOllama(models={"gemma3:4b": 32768}, default=reply) as fake:
         rag = make_rag(Settings(data_dir=seeded_rag_dir, ollama_host=fake.url, llm_model="gemma3:4b"))
-        report = evaluate(rag, path, k=3)
+        report = evaluate(rag, path, k=3, translate=True)  # translation is off by default
 
     assert report.retrieval_with_translation is not None
     assert [r.id for r in report.retrieval_with_translation.records] == ["w"]

@@ -40,6 +40,10 @@ class AnswerRecord:
     first_token_ms: float | None
     total_ms: float
     notice: str | None = None
+    # The answer's own checks (rag.types.Answer): what a small model gets wrong.
+    wrong_language: bool = False  # still not in the question's language after the product's repair
+    unknown_citations: list[int] = field(default_factory=list)  # markers naming no given sentence
+    unsupported_claims: list[str] = field(default_factory=list)  # claims no given sentence supports
 
 
 def mean(values: Sequence[float | bool]) -> float:
@@ -65,6 +69,10 @@ class AnswerSummary:
     first_token_ms_p95: float
     total_ms_p50: float
     total_ms_p95: float
+    # Answers the product itself flagged (counts, over answers that are not refusals):
+    wrong_language: int = 0
+    with_unknown_citations: int = 0
+    with_unsupported_claims: int = 0
 
     @classmethod
     def of(cls, records: Sequence[AnswerRecord]) -> AnswerSummary:
@@ -87,6 +95,9 @@ class AnswerSummary:
             judge_unparsable=mean([v == "unparsable" for v in verdicts]),
             first_token_ms_p50=m.percentile(first, 50), first_token_ms_p95=m.percentile(first, 95),
             total_ms_p50=m.percentile(total, 50), total_ms_p95=m.percentile(total, 95),
+            wrong_language=sum(r.wrong_language for r in records if not r.refused),
+            with_unknown_citations=sum(bool(r.unknown_citations) for r in records if not r.refused),
+            with_unsupported_claims=sum(bool(r.unsupported_claims) for r in records if not r.refused),
         )
 
 
@@ -148,4 +159,6 @@ def score_answer(q: Question, answer: Answer, detect: Callable[[str], str]) -> A
         verdict=None, judge_raw=None, mode=answer.mode, model=answer.model,
         retrieve_ms=answer.retrieve_ms, translate_ms=answer.translate_ms,
         first_token_ms=answer.first_token_ms, total_ms=answer.total_ms, notice=answer.notice,
+        wrong_language=answer.wrong_language, unknown_citations=list(answer.unknown_citations),
+        unsupported_claims=list(answer.unsupported_claims),
     )

@@ -153,7 +153,10 @@ def render_markdown(report: EvalReport) -> str:
                      _fmt(s.total_ms_p50, True)]
             md.append("| " + " | ".join(cells) + " |")
         md += ["", "Citation precision: share of cited passages that hold an evidence quote. "
-               "Citation recall: share of the relevant passages given to the model that it cited."]
+               "Citation recall: share of the relevant passages given to the model that it cited.",
+               "", f"The product's own checks flagged, refusals aside: {answers.wrong_language} answers in the wrong "
+               f"language, {answers.with_unknown_citations} citing a sentence they were not given, "
+               f"{answers.with_unsupported_claims} with a claim no given sentence supports."]
 
     md += ["", "## Latency", "", "| stage | p50 | p95 |", "|---|--:|--:|",
            f"| retrieval | {_fmt(r.overall.retrieve_ms_p50, True)} | "

@@ -127,13 +127,15 @@ def evaluate(
     elif partial:
         answers = AnswerResult(False, "interrupted before answers were scored")
     else:
-        used: dict[str, list[Passage]] = {}
-        answers, partial = _score_answers(rag, questions, translate, judge, bar, notes, used)
+        translated: set[str] = set()
+        answers, partial = _score_answers(rag, questions, translate, judge, bar, notes, translated)
         model = next((r.model for r in answers.records if r.mode == "llm" and r.model), None)
-        translated = [q for q in done if used.get(q.id)]
-        if translated:
+        with_model = [q for q in done if q.id in translated]
+        if with_model:
+            # The same retrieval with the model's translations fused in (cached from the answers).
             with_translation = evaluate_retrieval(
-                translated, lambda q, _k: used[q.id][:k], k, chunks, doc_languages
+                with_model, lambda q, k: rag.retrieve(retrieval_query(q), top_k=k, translate=True)[:k], k,
+                chunks, doc_languages,
             )
     bar.close()
 
@@ -153,7 +155,7 @@ def _snippet(text: str) -> str:
 
 def _score_answers(
     rag: RAG, questions: Sequence[Question], translate: bool | None, judge: bool, bar: tqdm,
-    notes: list[str], used: dict[str, list[Passage]],
+    notes: list[str], translated: set[str],
 ) -> tuple[AnswerResult, bool]:
     judge_fn = FaithfulnessJudge(rag.judge_llm()) if judge else None
     judge_state = "on" if judge else "off"
@@ -173,7 +175,7 @@ def _score_answers(
                 break
             rec = score_answer(q, answer, rag.detect_language)
             if answer.translations:
-                used[q.id] = list(answer.passages)
+                translated.add(q.id)
             if judge_fn is not None and not answer.refused:
                 rec.verdict, rec.judge_raw = judge_fn(answer.text, answer.passages)
             records.append(rec)
