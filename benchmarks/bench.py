@@ -684,7 +684,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.real_embeddings else precomputed_embedder(settings.embed_batch_size)
         app = RAG(settings, embedder=embedder)
         app.detector.detect("warm up the language models")  # loaded once per process
-        embedder.count_tokens("warm up the tokenizer")
+        (embedder.token_counter or len)("warm up the tokenizer")
         probe = Probe()
         instrument(app, probe, args.batch_writes)
         baseline = proc_status().get("VmRSS", 0)

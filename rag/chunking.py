@@ -90,12 +90,13 @@ class Chunker:
         self.shape = IndexShape(chunk_size, chunk_overlap, tuple(boilerplate))
         if chunk_overlap >= chunk_size:
             raise ValueError(f"chunk_overlap ({chunk_overlap}) must be smaller than chunk_size ({chunk_size})")
-        kwargs = {}
+        tokenizer = None
         if count_tokens is not None:
             # SentenceSplitter only takes len() of what the tokenizer returns.
-            kwargs["tokenizer"] = lambda text: range(count_tokens(text))
+            def tokenizer(text: str) -> list[str]:
+                return [""] * count_tokens(text)
         self._splitter = SentenceSplitter(
-            chunk_size=chunk_size, chunk_overlap=chunk_overlap, paragraph_separator="\n\n", **kwargs
+            chunk_size=chunk_size, chunk_overlap=chunk_overlap, paragraph_separator="\n\n", tokenizer=tokenizer
         )
 
     def split(self, doc: Document, added: float = 0.0) -> list[Chunk]:

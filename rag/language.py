@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cache, cached_property
+
+import lingua
+from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
 from rag.errors import ConfigError
 
-log = logging.getLogger(__name__)
+# Snowball has one Norwegian stemmer; lingua names the two written standards.
+LanguageDetector_ = lingua.LanguageDetector  # lingua's detector (this module's class has the same name)
+
+_SNOWBALL_ALIASES = {"nb": "norwegian", "nn": "norwegian", "no": "norwegian"}
+
+
+@cache
+def language_name(code: str) -> str:
+    """The English name of an ISO 639-1 code (``el`` -> ``Greek``), from lingua; the code when unknown."""
+    iso = getattr(IsoCode639_1, code.upper(), None)
+    return Language.from_iso_code_639_1(iso).name.title() if iso is not None else code
+
+
+@cache
+def snowball_algorithm(code: str) -> str | None:
+    """PyStemmer's Snowball algorithm for an ISO 639-1 code (``el`` -> ``greek``), or None without one."""
+    import Stemmer
+
+    name = _SNOWBALL_ALIASES.get(code) or language_name(code).lower()
+    return name if name in Stemmer.algorithms() else None
 
 
 class LanguageDetector:
     """Detects the ISO 639-1 code of a text. The model loads on first use, not at import."""
 
     def __init__(self, languages: Sequence[str], fallback: str = "en") -> None:
-        from lingua import IsoCode639_1
-
         codes = []
         for code in languages:
             try:
@@ -31,9 +50,7 @@ class LanguageDetector:
         self.fallback = fallback
 
     @cached_property
-    def _detector(self):  # noqa: ANN202 - lingua's type
-        from lingua import LanguageDetectorBuilder
-
+    def _detector(self) -> LanguageDetector_:
         return LanguageDetectorBuilder.from_iso_codes_639_1(*self._codes).build()
 
     def detect(self, text: str) -> str:

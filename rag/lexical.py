@@ -22,17 +22,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from rag.language import snowball_algorithm
 
-# ISO 639-1 -> Snowball algorithm name (PyStemmer). Other languages are tokenised without stemming.
-SNOWBALL = {
-    "ar": "arabic", "da": "danish", "de": "german", "el": "greek", "en": "english", "es": "spanish",
-    "fi": "finnish", "fr": "french", "hu": "hungarian", "it": "italian", "nl": "dutch", "no": "norwegian",
-    "pt": "portuguese", "ro": "romanian", "ru": "russian", "sv": "swedish", "tr": "turkish",
-}  # fmt: skip
+log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -41,7 +37,7 @@ def _strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
 
 
-def _import_bm25s():  # noqa: ANN202 - the bm25s module
+def _import_bm25s():  # -> the bm25s module
     import bm25s
 
     # bm25s sets its logger to DEBUG on import, which overrides the CLI's quieting (and printed
@@ -57,7 +53,7 @@ class Analyzer:
         import Stemmer
 
         self.language = language
-        algo = SNOWBALL.get(language)
+        algo = snowball_algorithm(language)  # None: tokenised without stemming
         self._stemmer = Stemmer.Stemmer(algo) if algo else None
 
     def __call__(self, text: str) -> list[str]:
@@ -73,7 +69,7 @@ class Analyzer:
 @dataclass
 class _LanguageIndex:
     ids: list[str]
-    retriever: object  # bm25s.BM25
+    retriever: Any  # bm25s.BM25 (untyped)
 
 
 class LexicalIndex:
@@ -112,7 +108,7 @@ class LexicalIndex:
         retriever.index([analyze(text) for _, text in rows], show_progress=False)
         self._indexes[language] = _LanguageIndex(ids=[i for i, _ in rows], retriever=retriever)
 
-    def search(self, query: str, language: str, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, language: str, n: int) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the best ``n`` chunks in ``language``, best first."""
         index = self._indexes.get(language)
         if index is None:
@@ -127,8 +123,7 @@ class LexicalIndex:
         for i in order:
             if scores[i] <= 0 or len(out) >= n:
                 break
-            if allowed is None or index.ids[i] in allowed:
-                out.append((index.ids[i], float(scores[i])))
+            out.append((index.ids[i], float(scores[i])))
         return out
 
     # -- persistence ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from rag.indexing import Indexer, ensure_lexical_fresh, index_stats
 from rag.language import LanguageDetector
 from rag.lexical import LexicalIndex
 from rag.llm import Health, LLMBackend, build_llm
-from rag.loading import BoilerplateFilter, Loader
+from rag.loading import BoilerplateFilter, Loader, find_files
 from rag.manifest import DocEntry
 from rag.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
@@ -325,12 +325,6 @@ class RAG:
         then as fast as the next ones). Whether the model was reached; never raises."""
         return self._answerer(model).warm_up()
 
-    def evaluate(self, path: str | Path | Sequence[str | Path], **options: Any):  # noqa: ANN201 - EvalReport
-        """Score retrieval (and answers, with a model) on a question set; see ``rag eval --help``."""
-        from rag.evaluation.runner import evaluate
-
-        return evaluate(self, path, **options)
-
     def chat(self, message: str, history: Sequence[Turn] = (), **options: Any) -> Answer:
         """Answer a message in a conversation: a follow-up continues the last question, a new topic does not."""
         return self.ask(message, history=history, **options)
@@ -349,6 +343,39 @@ class RAG:
                     evidence_tokens=s.evidence_tokens, no_answer_threshold=s.no_answer_threshold,
                 )
             return self._answerers[name]
+
+    # -- for the evaluation --------------------------------------------------------------------------
+    # rag.evaluation sits above this facade and reaches the index and the model only through these.
+
+    def corpus_passages(self) -> Iterator[Passage]:
+        """Every chunk in the index as a ``Passage`` (``score`` 0, ``rank`` 0), page by page."""
+        for chunk_id, meta, text in self.store.iter_rows(include_documents=True):
+            yield Passage(
+                id=chunk_id, text=text, source=str(meta.get("source", "")), title=str(meta.get("title", "")),
+                language=str(meta.get("language", "?")), start=int(meta.get("start", 0)),
+                end=int(meta.get("end", 0)), score=0.0,
+            )
+
+    def document_hashes(self) -> dict[str, str]:
+        """Source file name -> sha256 of the bytes that were indexed, for every document in the index."""
+        return {str(meta.get("source", "")): str(meta.get("doc_sha256", "")) for _, meta, _ in self.store.iter_rows()}
+
+    @staticmethod
+    def files_to_ingest(path: str | Path) -> list[Path]:
+        """The files ``ingest(path)`` would read."""
+        return find_files(Path(path))
+
+    def detect_language(self, text: str) -> str:
+        """The language of ``text`` (ISO 639-1) among the configured languages."""
+        return self.detector.detect(text)
+
+    def judge_llm(self) -> LLMBackend:
+        """The configured language model, for judging answers."""
+        return self.llm
+
+    def with_settings(self, settings: Settings) -> RAG:
+        """A RAG over other settings (another data folder) that shares this one's loaded embedder."""
+        return RAG(settings, embedder=self.embedder)
 
 
 def _is_under(path: str, root: str) -> bool:

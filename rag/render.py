@@ -1,12 +1,13 @@
-"""Plain-text rendering of answers and passages, for the CLI and ``str(answer)``."""
+"""Plain-text rendering of answers and passages, for the CLI."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rag.types import Answer, Passage
+
 if TYPE_CHECKING:
     from rag.streaming import Evidence
-    from rag.types import Answer, Passage
 
 
 def render_passage(p: Passage, width: int = 300) -> str:

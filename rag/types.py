@@ -95,10 +95,6 @@ class Passage:
     dense_score: float | None = None  # cosine similarity, when the dense search found it
     lexical_score: float | None = None  # BM25, when the lexical search found it
 
-    @property
-    def citation_label(self) -> str:
-        return f"{self.source} [{self.start}:{self.end}]"
-
 
 @dataclass(frozen=True)
 class DocumentInfo:
@@ -195,7 +191,7 @@ Mode = Literal["llm", "retrieval-only"]
 
 @dataclass(frozen=True)
 class Answer:
-    """A grounded answer. ``str(answer)`` renders it with its numbered sources."""
+    """A grounded answer (``rag.render.render_answer_text`` shows it with its numbered sources)."""
 
     text: str
     citations: tuple[Citation, ...]
@@ -223,8 +219,3 @@ class Answer:
     wrong_language: bool = False  # still not in the question's language after one repair
     unknown_citations: tuple[int, ...] = ()  # markers the model wrote that name no given sentence
     unsupported_claims: tuple[str, ...] = ()  # claims no given sentence supports
-
-    def __str__(self) -> str:
-        from rag.render import render_answer_text
-
-        return render_answer_text(self)

@@ -21,6 +21,7 @@ if _TESTS_DIR not in sys.path:
 from helpers import SEEDS, free_port, isolated, loader_for, reset_small_docs, scrub_environment  # noqa: E402
 
 from rag.embedding import Embedder, build_embedder  # noqa: E402
+from rag.loading import Loader  # noqa: E402
 from rag.pipeline import RAG  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.types import IngestReport  # noqa: E402
@@ -46,7 +47,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def loader(settings: Settings):  # noqa: ANN201 - rag.loading.Loader
+def loader(settings: Settings) -> Loader:
     """The loader a RAG would build from ``settings``."""
     return loader_for(settings)
 

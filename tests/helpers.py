@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from rag.language import LanguageDetector
+from rag.loading import BoilerplateFilter, Loader
+from rag.settings import Settings
+
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parent
 SEEDS = REPO / "seeds"
@@ -42,11 +46,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def loader_for(settings):  # noqa: ANN001, ANN201 - Settings -> Loader
+def loader_for(settings: Settings) -> Loader:
     """The loader ``RAG`` would build from these settings."""
-    from rag.language import LanguageDetector
-    from rag.loading import BoilerplateFilter, Loader
-
     return Loader(
         LanguageDetector(settings.languages),
         BoilerplateFilter(settings.boilerplate_patterns),

@@ -17,18 +17,18 @@ ALL_SEEDS = sorted(SEED_LANGUAGES)
 
 
 @pytest.fixture
-def chunker(settings: Settings, embedder) -> Chunker:  # noqa: ANN001
+def chunker(settings: Settings, embedder) -> Chunker:
     """The chunker RAG builds: default sizes, counted in the real embedder's tokens."""
     return Chunker(settings.chunk_size, settings.chunk_overlap, embedder.token_counter)
 
 
-def load(loader, path: Path) -> Document:  # noqa: ANN001
+def load(loader, path: Path) -> Document:
     doc = loader.load_file(path)
     assert isinstance(doc, Document), doc
     return doc
 
 
-def chunks_of(loader, chunker: Chunker, name: str) -> tuple[Document, list[Chunk]]:  # noqa: ANN001
+def chunks_of(loader, chunker: Chunker, name: str) -> tuple[Document, list[Chunk]]:
     doc = load(loader, SEEDS / name)
     return doc, chunker.split(doc)
 
@@ -84,7 +84,7 @@ def test_chunks_carry_the_metadata_of_their_document(loader, chunker: Chunker) -
 # -- ids --------------------------------------------------------------------------------------------------
 
 
-def test_chunk_ids_are_the_same_on_every_run(loader, settings: Settings, embedder) -> None:  # noqa: ANN001
+def test_chunk_ids_are_the_same_on_every_run(loader, settings: Settings, embedder) -> None:
     first = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.token_counter)
     second = Chunker(settings.chunk_size, settings.chunk_overlap, embedder.token_counter)
 
@@ -150,25 +150,25 @@ def test_every_chunk_fits_the_chunk_size_in_embedder_tokens(
     chunker: Chunker,
     settings: Settings,
     embedder,
-    name: str,  # noqa: ANN001
+    name: str,
 ) -> None:
     _, chunks = chunks_of(loader, chunker, name)
 
-    assert all(embedder.count_tokens(c.text) <= settings.chunk_size for c in chunks)
+    assert all(embedder.model.count_tokens(c.text) <= settings.chunk_size for c in chunks)
 
 
 def test_greek_and_turkish_chunks_fill_a_comparable_share_of_the_window(
     loader,
     chunker: Chunker,
     settings: Settings,
-    embedder,  # noqa: ANN001
+    embedder,
 ) -> None:
     def full_chunks(names: list[str]) -> list[Chunk]:  # every chunk but a document's last (shorter) one
         return [c for n in names for c in chunks_of(loader, chunker, n)[1][:-1]]
 
     greek, turkish = full_chunks(list(GREEK)), full_chunks([TURKISH])
-    greek_tokens = statistics.mean(embedder.count_tokens(c.text) for c in greek)
-    turkish_tokens = statistics.mean(embedder.count_tokens(c.text) for c in turkish)
+    greek_tokens = statistics.mean(embedder.model.count_tokens(c.text) for c in greek)
+    turkish_tokens = statistics.mean(embedder.model.count_tokens(c.text) for c in turkish)
     greek_chars = statistics.mean(len(c.text) for c in greek)
     turkish_chars = statistics.mean(len(c.text) for c in turkish)
 
@@ -179,14 +179,14 @@ def test_greek_and_turkish_chunks_fill_a_comparable_share_of_the_window(
     assert max(greek_tokens, turkish_tokens) <= 1.2 * min(greek_tokens, turkish_tokens)
 
 
-def test_a_smaller_chunk_size_gives_more_and_smaller_chunks(loader, embedder) -> None:  # noqa: ANN001
+def test_a_smaller_chunk_size_gives_more_and_smaller_chunks(loader, embedder) -> None:
     doc = load(loader, SEEDS / TURKISH)
 
     large = Chunker(256, 32, embedder.token_counter).split(doc)
     small = Chunker(64, 8, embedder.token_counter).split(doc)
 
     assert len(small) > len(large)
-    assert all(embedder.count_tokens(c.text) <= 64 for c in small)
+    assert all(embedder.model.count_tokens(c.text) <= 64 for c in small)
 
 
 @pytest.mark.parametrize(("size", "overlap"), [(64, 64), (64, 100)])

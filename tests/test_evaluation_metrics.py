@@ -271,7 +271,27 @@ def test_an_evidence_span_must_be_complete_and_ordered(tmp_path: Path) -> None:
         tmp_path, GOOD | {"evidence": [{"doc": DOC, "quote": "a Wonsan", "start": 50, "end": 10}]}
     )
 
-    assert problems(path) == [f"{path}:1: evidence[0] start/end must both be given, 0 <= start < end"]
+    assert problems(path) == [f"{path}:1: evidence[0] start/end must both be given as integers, 0 <= start < end"]
+
+
+@pytest.mark.parametrize("end", ["20", 20.5, True, None])
+def test_an_evidence_span_that_is_not_two_integers_is_reported_not_a_traceback(tmp_path: Path, end: object) -> None:
+    path = write_set(tmp_path, GOOD | {"evidence": [{"doc": DOC, "quote": "a Wonsan", "start": 1, "end": end}]})
+
+    assert problems(path) == [f"{path}:1: evidence[0] start/end must both be given as integers, 0 <= start < end"]
+
+
+@pytest.mark.parametrize(
+    "turn",
+    ["Who did Lavrov meet?", {"role": "user"}, {"role": "system", "content": "x"},
+     {"role": "user", "content": 3}, {"role": "user", "content": "x", "extra": 1}],
+)
+def test_a_history_turn_that_is_not_a_role_and_content_is_reported(tmp_path: Path, turn: object) -> None:
+    path = write_set(tmp_path, GOOD | {"history": [{"role": "user", "content": "Hi"}, turn]})
+
+    assert problems(path) == [
+        f'{path}:1: history[1] must be {{"role": "user" or "assistant", "content": "..."}}'
+    ]
 
 
 def test_every_problem_of_a_set_is_listed_at_once(tmp_path: Path) -> None:

@@ -3,42 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from rag.errors import ConfigError
+from rag.evaluation.answers import AnswerRecord, AnswerResult, AnswerSummary
+from rag.evaluation.gates import check_floors, compare, parse_floor, parse_floors
+from rag.evaluation.markdown import render_comparison, render_markdown, summary_table
+from rag.evaluation.model import CorpusInfo, EvalReport
+from rag.evaluation.output import report_dict, write_report
 from rag.evaluation.questions import Evidence, Question
-from rag.evaluation.report import (
-    check_floors,
-    compare,
-    parse_floor,
-    parse_floors,
-    render_markdown,
-    summary_table,
-    write_report,
-)
 from rag.evaluation.retrieval import evaluate_retrieval
-from rag.evaluation.runner import (
-    AnswerRecord,
-    AnswerResult,
-    AnswerSummary,
-    CorpusInfo,
-    EvalReport,
-    report_dict,
-)
 from rag.types import Passage
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(autouse=True)
-def _no_rag_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("RAG_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
 
 
 def passage(i: int, text: str, source: str = "doc_el.txt", language: str = "el") -> Passage:
@@ -207,7 +186,7 @@ def test_compare_reads_a_report_json_and_is_recorded_in_the_new_report(tmp_path:
     md = paths["markdown"].read_text(encoding="utf-8")
     assert "hit → miss: `a`" in md and "miss → hit: `b`" in md
     assert "| hit@1 | 0.000 | 0.500 | -0.500 |" in md
-    assert "hit@5 -> miss: a" in current.comparison.render()
+    assert "hit@5 -> miss: a" in render_comparison(current.comparison)
 
 
 def test_compare_judges_hits_at_the_smaller_k() -> None:

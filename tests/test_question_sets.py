@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -10,21 +9,13 @@ from pathlib import Path
 import pytest
 
 from rag.evaluation.metrics import normalise
-from rag.evaluation.questions import Question, load_questions
-from rag.evaluation.runner import load_question_sets
+from rag.evaluation.questions import Question, load_question_sets, load_questions
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 STARTING = REPO / "eval" / "questions.jsonl"
 EXTRA = REPO / "eval" / "questions_extra.jsonl"
 ARTICLES = {p.stem: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
-
-
-@pytest.fixture(autouse=True)
-def _no_rag_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("RAG_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,16 @@
 """``rag eval``: score the product on a question set, write a report, compare, enforce floors.
 
-``rag.cli`` adds the subcommand with ``register``. Until then (or to run it alone):
-``python -m rag.evaluation.cli [--data-dir DIR] eval [QUESTIONS.jsonl ...] [options]``.
-Heavy imports (Chroma, matplotlib) happen inside the command, not when the CLI starts.
+``rag.cli`` adds the subcommand with ``register``. Heavy imports (Chroma, matplotlib) happen inside
+the command, not when the CLI starts.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from rag.errors import ConfigError, QuestionSetError
-
-log = logging.getLogger(__name__)
 
 # The project's question set, relative to the working directory: the starting set, and the
 # grown set when it is there.
@@ -36,7 +31,7 @@ def default_question_files(cwd: Path | None = None) -> list[Path]:
     return files if cwd is None else [base / f for f in files]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``eval`` to the ``rag`` command."""
     p = subparsers.add_parser(
         "eval", help="score retrieval (and answers) on a question set and write a report",
@@ -62,8 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.evaluation.report import check_floors, compare, parse_floors, summary_table, write_report
-    from rag.evaluation.runner import evaluate, load_question_sets
+    from rag.evaluation.gates import check_floors, compare, parse_floors
+    from rag.evaluation.markdown import render_comparison, summary_table
+    from rag.evaluation.output import check_out_dir, write_report
+    from rag.evaluation.questions import load_question_sets
+    from rag.evaluation.run import evaluate
     from rag.pipeline import RAG
     from rag.settings import Settings
 
@@ -75,6 +73,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     load_question_sets(files)
     if args.compare is not None and not args.compare.is_file():
         raise ConfigError(f"--compare {args.compare}: no such file (give an earlier report.json)")
+    check_out_dir(args.out)
 
     settings = Settings(**({"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}))
     rag = RAG(settings)
@@ -87,7 +86,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     paths = write_report(report, args.out)
     print(summary_table(report))
     if report.comparison is not None:
-        print(report.comparison.render())
+        print(render_comparison(report.comparison))
     print(f"report: {paths['markdown']} (data: {paths['json']}; plots: {paths['hit_plot'].name}, "
           f"{paths['latency_plot'].name})")
     failed = check_floors(report, floors)
@@ -97,21 +96,3 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print("interrupted: the report holds what was scored so far", file=sys.stderr)
         return 130
     return 1 if failed else 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``rag`` parser (``eval`` is one of its commands)."""
-    from rag.cli import build_parser as rag_parser
-
-    return rag_parser()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``rag`` itself: ``python -m rag.evaluation.cli eval ...`` is ``rag eval ...``."""
-    from rag.cli import main as rag_main
-
-    return rag_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

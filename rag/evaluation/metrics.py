@@ -7,6 +7,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+import numpy as np
+
 from rag.evaluation.questions import Evidence
 
 
@@ -68,10 +70,5 @@ def must_include_ok(answer: str, groups: Sequence[Sequence[str]]) -> bool:
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation; NaN for no values."""
-    if not values:
-        return float("nan")
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    """The q-th percentile (0-100), linearly interpolated; NaN for no values."""
+    return float(np.percentile(values, q)) if len(values) else float("nan")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +27,12 @@ class Question:
     reference_answer: str = ""
     must_include: tuple[tuple[str, ...], ...] = ()
     evidence: tuple[Evidence, ...] = ()
-    history: tuple[dict, ...] = field(default_factory=tuple)  # earlier turns, for follow-ups
+    history: tuple[dict[str, str], ...] = field(default_factory=tuple)  # earlier {role, content} turns
     line: int = 0
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _problem(path: Path, line: int, msg: str) -> str:
@@ -64,8 +69,12 @@ def _parse(row: object, path: Path, line: int, problems: list[str]) -> Question 
         if not ev["quote"].strip():
             problems.append(_problem(path, line, f"evidence[{i}] has an empty quote"))
         start, end = ev.get("start"), ev.get("end")
-        if (start is None) != (end is None) or (start is not None and not (0 <= start < end)):
-            problems.append(_problem(path, line, f"evidence[{i}] start/end must both be given, 0 <= start < end"))
+        if (start is None) != (end is None) or (
+            start is not None and not (_is_int(start) and _is_int(end) and 0 <= start < end)
+        ):
+            problems.append(
+                _problem(path, line, f"evidence[{i}] start/end must both be given as integers, 0 <= start < end")
+            )
         evidence.append(Evidence(ev["doc"], ev["quote"], start, end))
     if row.get("answerable") is True and not evidence:
         problems.append(_problem(path, line, "an answerable question needs at least one evidence quote"))
@@ -75,6 +84,12 @@ def _parse(row: object, path: Path, line: int, problems: list[str]) -> Question 
     if not isinstance(history, list):
         problems.append(_problem(path, line, "history must be a list of {role, content} turns"))
         history = []
+    for i, turn in enumerate(history):
+        if not (isinstance(turn, dict) and turn.get("role") in ("user", "assistant")
+                and isinstance(turn.get("content"), str) and set(turn) == {"role", "content"}):
+            problems.append(_problem(
+                path, line, f'history[{i}] must be {{"role": "user" or "assistant", "content": "..."}}'
+            ))
     if len(problems) > before:
         return None
     return Question(
@@ -115,3 +130,42 @@ def load_questions(path: str | Path) -> list[Question]:
     if problems:
         raise QuestionSetError("invalid question set:\n" + "\n".join(problems))
     return questions
+
+
+def load_question_sets(paths: str | Path | Sequence[str | Path]) -> list[Question]:
+    """Load and validate one or more question files as one set; ids must be unique across them.
+
+    Every problem of every file is collected before raising, so nothing runs on an invalid set.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if not paths:
+        raise QuestionSetError("no question set given")
+    problems: list[str] = []
+    questions: list[Question] = []
+    first_seen: dict[str, str] = {}
+    for path in paths:
+        try:
+            loaded = load_questions(path)
+        except QuestionSetError as exc:
+            problems += str(exc).removeprefix("invalid question set:\n").splitlines()
+            continue
+        for q in loaded:
+            where = f"{path}:{q.line}"
+            if q.id in first_seen:
+                problems.append(f"{where}: duplicate id {q.id!r} (first at {first_seen[q.id]})")
+                continue
+            first_seen[q.id] = where
+            questions.append(q)
+    if problems:
+        raise QuestionSetError("invalid question set:\n" + "\n".join(problems))
+    return questions
+
+
+def retrieval_query(q: Question) -> str:
+    """The text retrieved for ``q``: earlier user turns first, so a follow-up keeps its subject.
+
+    Retrieval alone has no model to condense a follow-up; ``RAG.ask`` gets the history itself.
+    """
+    turns = [t["content"] for t in q.history if t["role"] == "user"]
+    return "\n".join([*turns, q.question]) if turns else q.question

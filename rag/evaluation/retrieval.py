@@ -1,18 +1,15 @@
-"""Retrieval evaluation: rank every answerable question's passages and score them."""
+"""Retrieval scoring: hit@k, MRR, nDCG and evidence recall of every answerable question's passages."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from rag.evaluation import metrics as m
 from rag.evaluation.questions import Question
 from rag.types import Passage
-
-log = logging.getLogger(__name__)
 
 Retrieve = Callable[[Question, int], Sequence[Passage]]
 
@@ -23,7 +20,7 @@ class RetrievalRecord:
     lang: str
     question: str
     evidence_languages: list[str]
-    retrieved: list[dict]  # rank, source, start, end, score, relevant
+    retrieved: list[dict[str, object]]  # rank, source, start, end, score, relevant (+ language, snippet)
     first_relevant: int | None
     hit1: float
     hit3: float
@@ -66,9 +63,6 @@ class RetrievalResult:
     by_evidence_language: dict[str, RetrievalSummary]  # e.g. "en->el"
     records: list[RetrievalRecord] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def _relevant_count(q: Question, corpus: Sequence[tuple[str, str, int, int]]) -> int:
     return sum(any(m.evidence_in_passage(ev, *row) for ev in q.evidence) for row in corpus)
@@ -80,7 +74,6 @@ def evaluate_retrieval(
     k: int,
     corpus: Sequence[tuple[str, str, int, int]],
     doc_languages: dict[str, str],
-    on_progress: Callable[[int], None] | None = None,
 ) -> RetrievalResult:
     """Score ``retrieve`` on the answerable questions.
 
@@ -108,8 +101,6 @@ def evaluate_retrieval(
             rr=m.reciprocal_rank(relevance), ndcg=m.ndcg_at(relevance, k, _relevant_count(q, corpus)),
             evidence_recall=m.evidence_recall(found), retrieve_ms=ms,
         ))
-        if on_progress:
-            on_progress(1)
     return group_records(records, k)
 
 
