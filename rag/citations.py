@@ -136,12 +136,13 @@ def cite(
     for n in sorted(cited):
         passage = passages[n - 1]
         # The weakest of the claims citing this passage decides whether it is supported.
-        weakest = None
-        for claim in cited[n]:
-            vec = embed_query(claim)
+        weakest: tuple[tuple[str, int, int, float], np.ndarray] | None = None
+        for claim_text in cited[n]:
+            vec = embed_query(claim_text)
             found = best_sentence(vec, passage, embed_passages)
             if weakest is None or found[3] < weakest[0][3]:
                 weakest = (found, vec)
+        assert weakest is not None  # every cited number has at least one claim
         (sentence, start, end, sim), vec = weakest
         # Small models often cite the wrong passage: name one that supports the claim clearly better.
         better = None

@@ -171,7 +171,7 @@ class OllamaBackend(_LlamaIndexBackend):
         if self._probe_client is None:  # its own short timeout: a hung Ollama costs a probe seconds, not minutes
             self._probe_client = ollama.Client(host=self.url, timeout=HEALTH_TIMEOUT)
         client = self._probe_client
-        base = dict(model=self.model, backend=self.backend, url=self.url)
+        base: dict[str, Any] = {"model": self.model, "backend": self.backend, "url": self.url}
         try:
             models = tuple(m.model for m in client.list().models if m.model)
         except (ConnectionError, httpx.HTTPError) as exc:
@@ -246,7 +246,7 @@ class OpenAICompatibleBackend(_LlamaIndexBackend):
         return self._health.get(self._probe, refresh)
 
     def _probe(self) -> Health:
-        base = dict(model=self.model, backend=self.backend, url=self.url)
+        base: dict[str, Any] = {"model": self.model, "backend": self.backend, "url": self.url}
         try:
             r = httpx.get(f"{self.url}/models", timeout=HEALTH_TIMEOUT,
                           headers={"Authorization": f"Bearer {self.settings.openai_api_key.get_secret_value()}"})

@@ -257,13 +257,14 @@ class RAG:
             now = time.monotonic()
             due = self.lexical.version is None or now - self._checked_at > _FRESHNESS_SECONDS
             # Between checks, BM25's version is the store's as this process last saw or wrote it.
-            version = self.store.version if due else self.lexical.version
+            version = self.lexical.version
             if due:
+                version = current = self.store.version
                 # Another process wrote: see its writes (embedded Chroma: a fresh client), then BM25.
                 # An ingest running in this process brings BM25 in step itself when it ends.
-                self.store.refresh(version)
-                if not self.store.wrote(version):
-                    ensure_lexical_fresh(self.store, self.lexical, version)
+                self.store.refresh(current)
+                if not self.store.wrote(current):
+                    ensure_lexical_fresh(self.store, self.lexical, current)
                 self._checked_at = now
             if self._is_empty(version):
                 raise EmptyIndexError(

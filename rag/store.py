@@ -213,6 +213,7 @@ class ChromaStore:
         """Open a fresh embedded client, load its vector index with one query, then use it."""
         try:
             with _guarded(self, "opened"):
+                assert self._reopen is not None  # only embedded stores, which have it, are refreshed
                 client = self._reopen()
                 col = client.get_collection(self.name, embedding_function=None)
                 probe = np.zeros(self.dimension, dtype=np.float32)
