@@ -82,3 +82,22 @@ def reset_small_docs(folder: Path) -> Path:
     for name in SMALL_SEEDS:
         shutil.copy(SEEDS / name, folder / name)
     return folder
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    """Run ``rag`` in this process: (exit code, stdout, stderr)."""
+    from rag.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error_line(code: int, err: str, *fragments: str) -> None:
+    """A failed command said one ``error: ...`` line, holding every fragment, and no traceback."""
+    lines = err.strip().splitlines()
+    assert code != 0
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

