@@ -129,7 +129,8 @@ class Loader:
     def load_file(self, path: Path) -> Document | Skipped:
         path = path.resolve()
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            return Skipped(path.name, f"unsupported type {path.suffix or '(none)'}: only {', '.join(SUPPORTED_SUFFIXES)} are read")
+            kinds = ", ".join(SUPPORTED_SUFFIXES)
+            return Skipped(path.name, f"unsupported type {path.suffix or '(none)'}: only {kinds} are read")
         try:
             raw = path.read_bytes()
         except OSError as exc:

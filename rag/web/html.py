@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from html import escape
+from urllib.parse import urlencode
 
 from rag.llm import Health
 from rag.prompts import language_name
@@ -54,6 +55,7 @@ mark.rag-hl, .rag-passage mark, .rag-reader mark { background: #fde68a; color: #
   color: var(--body-text-color, #111827) !important; font-size: .85em; cursor: pointer; }
 .rag-actions a:hover, a.rag-open:hover { background: var(--background-fill-secondary, #f3f4f6); }
 .rag-status p { margin: 0; }
+.rag-plain { display: none !important; }
 #rag-summary p { margin: 0; font-size: .95em; }
 .rag-jobs { list-style: none; margin: .3em 0; padding: 0; font-size: .9em; }
 .rag-jobs li { padding: .3em .5em; margin: .2em 0; border-radius: .4em;
@@ -158,10 +160,12 @@ def answer_text_html(text: str, answer_id: str, numbers: Iterable[int]) -> str:
 
 
 def _open_link(p: Passage, start: int, end: int) -> str:
-    """A link that opens the article behind a passage in the articles view, ``start:end`` highlighted."""
-    return (f'<a class="rag-open" href="#" role="button" data-source="{escape(p.source)}" '
-            f'data-pstart="{p.start}" data-pend="{p.end}" data-start="{start}" data-end="{end}">'
-            "Read the article</a>")
+    """A link that opens the article behind a passage in the articles view, ``start:end`` highlighted.
+
+    What to open travels in the link's fragment: the chat's HTML sanitiser drops ``data-`` attributes.
+    """
+    query = urlencode({"source": p.source, "pstart": p.start, "pend": p.end, "start": start, "end": end})
+    return f'<a class="rag-open" href="#rag-open?{escape(query)}" role="button">Read the article</a>'
 
 
 def _meta_html(p: Passage) -> str:
@@ -254,9 +258,10 @@ def plain_answer_text(answer: Answer) -> str:
 
 
 def _actions_html(answer: Answer) -> str:
-    return (f'<span class="rag-actions"><a class="rag-copy" href="#" role="button" '
-            f'data-copy="{escape(plain_answer_text(answer))}" title="Copy the answer and its sources as text">'
-            "Copy</a></span>")
+    # The text to copy sits in a hidden block beside the button (the sanitiser drops data- attributes).
+    return ('<span class="rag-actions"><a class="rag-copy" href="#rag-copy" role="button" '
+            'title="Copy the answer and its sources as text">Copy</a></span>'
+            f'<pre class="rag-plain">{escape(plain_answer_text(answer)).replace(chr(10), "&#10;")}</pre>')
 
 
 def render_answer(answer: Answer, answer_id: str, *, stopped: bool = False) -> str:
