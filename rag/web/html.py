@@ -247,7 +247,7 @@ def plain_answer_text(answer: Answer) -> str:
     """The answer as plain text with its numbered sources: what Copy puts on the clipboard."""
     lines = [answer.text.strip()]
     if answer.notice:
-        lines += ["", f"Note: {answer.notice}"]
+        lines += ["", f"Note: {answer.notice.replace('`', '')}"]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
