@@ -34,15 +34,13 @@ def _rag(args: argparse.Namespace):  # noqa: ANN202
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    if args.rebuild:
-        # Drop the index before RAG opens it: it may have been built with another embedder,
-        # which RAG refuses to open (and tells the user to run exactly this command).
-        from rag.store import connect, drop_collection
+    from rag.pipeline import RAG
 
-        s = _settings(args)
-        drop_collection(connect(s.chroma_dir, s.chroma_host, s.chroma_port), s.collection)
-    rag = _rag(args)
-    report = rag.ingest(args.path, rebuild=args.rebuild, progress=sys.stderr.isatty())
+    # With --rebuild the index may have been built with another embedder, which RAG otherwise refuses
+    # to open (and tells the user to run exactly this command): the ingest drops it first.
+    rag = RAG(_settings(args), check_embedder=not args.rebuild)
+    report = rag.ingest(args.path, rebuild=args.rebuild, progress=sys.stderr.isatty(),
+                        allow_removals=args.allow_removals)
     print(report)
     return 0
 
@@ -156,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="index a folder or file of articles: .txt, .md, .html, .pdf (incremental)")
     p.add_argument("path", nargs="?", type=Path, help="folder or file (default: $RAG_DOCS_DIR or ./seeds)")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
+    p.add_argument("--allow-removals", action="store_true",
+                   help="let this run remove every document under the folder, or most of them, "
+                   "when their files are gone")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("search", help="show the passages retrieved for a question")

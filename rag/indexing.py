@@ -1,10 +1,14 @@
 """Incremental ingestion: files -> documents -> chunks -> vectors -> Chroma, and BM25 kept in step.
 
-Chunk ids derive from the file name and content hash, so re-running is idempotent:
-- an unchanged file (same hash, all its chunks present) embeds nothing;
+Chunk ids derive from the document id (a hash of the file's real path: two folders never share one), the
+content hash and the chunking shape, so re-running is idempotent:
+- an unchanged file (same hash and shape, all its chunks present) embeds nothing;
+- a file cut with other chunking settings (``IndexShape``) is re-chunked;
 - a changed file gets new ids: the new chunks are written first, the old ones deleted after;
 - an interrupted run leaves only chunks with final ids; the next run embeds just the missing ones;
-- a file deleted from an ingested folder has its chunks removed;
+- a file deleted from an ingested folder has its chunks removed, unless that would remove every document
+  under the folder or most of them (then the run refuses: ``allow_removals``);
+- a missing or unreadable folder is an error, never "every file was deleted";
 - a file that cannot be read (binary, empty, not UTF-8) is skipped and its indexed chunks are kept.
 
 What the index holds per file comes from the manifest (``rag.manifest``) when no other process wrote since
@@ -20,20 +24,21 @@ import logging
 import os
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from rag import manifest
-from rag.chunking import Chunker
+from rag.chunking import Chunker, language_of_id
 from rag.embedding import Embedder
+from rag.errors import IngestError
 from rag.lexical import LexicalIndex
-from rag.loading import Loader, find_files
+from rag.loading import Loader, walk
 from rag.manifest import DocEntry
 from rag.store import ChromaStore
-from rag.types import Chunk, Document, IndexStats, IngestReport
+from rag.types import Chunk, Document, IndexStats, IngestProgress, IngestReport, doc_id_for
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +46,48 @@ _WRITE_ROWS = 512  # rows per Chroma upsert: a call costs 35-100 ms whatever its
 _LOAD_FILES = 256  # new or changed files loaded and chunked at a time: bounds a first ingest's memory
 
 
-def refresh_lexical(store: ChromaStore, lexical: LexicalIndex, languages: Iterable[str] | None = None) -> None:
-    """Rebuild BM25 for ``languages`` (all when None) from the store's chunks, then persist it."""
+def refresh_lexical(store: ChromaStore, lexical: LexicalIndex) -> None:
+    """Rebuild BM25 for every language from the store's chunks (one full read), then persist it."""
     version = store.version
     by_lang: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for cid, meta, text in store.iter_rows(include_documents=True):
         by_lang[str(meta.get("language", ""))].append((cid, text))
-    targets = set(by_lang) | set(lexical.languages) if languages is None else set(languages)
-    for lang in sorted(targets):
+    for lang in sorted(set(by_lang) | set(lexical.languages)):
         lexical.build(lang, by_lang.get(lang, []))
     lexical.save(version)
-    log.info("BM25 rebuilt for %s at store version %d", ", ".join(sorted(targets)) or "nothing", version)
+    log.info("BM25 rebuilt from every chunk at store version %d", version)
+
+
+def sync_lexical(store: ChromaStore, lexical: LexicalIndex, version: int | None = None) -> list[str]:
+    """Make BM25 hold exactly the store's chunk ids in each language; rebuild only the languages that differ.
+
+    Freshness is decided by what BM25 holds, not by a version number: two writers can both bump the
+    version, but the ids are the truth. Chunk ids carry their language (``chunking.chunk_id``), so one
+    ids-only read of the collection tells every language's set. Returns the languages rebuilt.
+    """
+    if version is None:
+        version = store.version  # read before the ids: any later write moves it again
+    by_lang: dict[str, set[str]] = defaultdict(set)
+    for cid in store.ids():
+        lang = language_of_id(cid)
+        if lang is None:  # an index written before ids carried the language: read every row once
+            refresh_lexical(store, lexical)
+            return sorted(lexical.languages)
+        by_lang[lang].add(cid)
+    languages = set(by_lang) | set(lexical.languages)
+    stale = sorted(lang for lang in languages if lexical.ids(lang) != by_lang.get(lang, set()))
+    for lang in stale:
+        lexical.build(lang, [(cid, text) for cid, _, text in store.get(sorted(by_lang.get(lang, ())))])
+    if stale or lexical.version != version:
+        lexical.save(version)
+    if stale:
+        log.info("BM25 rebuilt for %s at store version %d", ", ".join(stale), version)
+    return stale
 
 
 def ensure_lexical_fresh(store: ChromaStore, lexical: LexicalIndex, version: int | None = None) -> None:
-    """Make BM25 match the store, loading it from disk or rebuilding it when another process wrote.
+    """Make BM25 match the store: load what another process saved for this version (each save follows a
+    check of its ids against the store), else check the ids here and rebuild what differs.
 
     ``version``: the store's version if the caller has just read it (else it is read here).
     """
@@ -65,7 +97,7 @@ def ensure_lexical_fresh(store: ChromaStore, lexical: LexicalIndex, version: int
         return
     if lexical.load() and lexical.version == version:
         return
-    refresh_lexical(store, lexical)
+    sync_lexical(store, lexical, version)
 
 
 def index_stats(store: ChromaStore, manifest_path: Path | None = None) -> IndexStats:
@@ -105,9 +137,27 @@ class Indexer:
         self.write_rows = write_rows
         self.load_files = load_files
 
-    def ingest(self, path: Path, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
-        """Bring the index in step with the files under ``path`` (all of them from scratch with ``rebuild``)."""
-        return _Ingest(self, rebuild).run(path, progress)
+    def ingest(
+        self, path: Path, *, rebuild: bool = False, progress: bool = False,
+        on_progress: Callable[[IngestProgress], None] | None = None, allow_removals: bool = False,
+    ) -> IngestReport:
+        """Bring the index in step with the files under ``path`` (all of them from scratch with ``rebuild``).
+
+        Files under ``path`` that are gone have their chunks removed; a run that would remove every
+        document under ``path``, or most of them (more than half, and at least 3), refuses unless
+        ``allow_removals``. Documents outside ``path`` are never touched.
+        """
+        return _Ingest(self, rebuild, on_progress, allow_removals).run(path, progress)
+
+    def remove(self, doc_id: str) -> int:
+        """Remove one document's chunks from the store and BM25; how many chunks were removed."""
+        return _Ingest(self, False, None, True).remove(doc_id)
+
+    def entries(self) -> dict[str, DocEntry]:
+        """path -> what the index holds for it: from a current manifest, else one read of every row."""
+        version = self.store.version
+        saved = manifest.load(self.manifest, version) if self.manifest is not None else None
+        return saved if saved is not None else manifest.entries_from_rows(self.store.iter_rows())
 
 
 @dataclass
@@ -125,66 +175,112 @@ class _FileChange:
 class _Ingest:
     """One ingest: what the index holds per file, kept up to date as the run writes."""
 
-    def __init__(self, indexer: Indexer, rebuild: bool) -> None:
+    def __init__(
+        self, indexer: Indexer, rebuild: bool, on_progress: Callable[[IngestProgress], None] | None,
+        allow_removals: bool,
+    ) -> None:
         self.ix = indexer
         self.store = indexer.store
         self.rebuild = rebuild
+        self.on_progress = on_progress
+        self.allow_removals = allow_removals
+        self.shape = indexer.chunker.shape
         self.report = IngestReport()
+        self.started = time.perf_counter()
+        self.files_done = 0
         self.entries: dict[str, DocEntry] = {}  # path -> what the store holds for it
-        self.changed_languages: set[str] = set()
+        self.files_total = 0
         self.start_version = 0
         self.own_version: int | None = None  # the version our last bump set, while no one else wrote
         self.others_wrote = False  # another process wrote during this run: the manifest would be wrong
         self.changed = False  # a file was indexed or removed
 
     def run(self, path: Path, progress: bool) -> IngestReport:
-        started = time.perf_counter()
-        partial_ok = self._start()
-        files = find_files(path)
+        found = walk(path)  # before anything changes: a missing or unreadable root is an error
+        files = _unique(found.files, _resolve_all(found.files))
         self.report.files_seen = len(files)
-        resolved = _resolve_all(files)
+        self.report.skipped += found.skipped
+        self._start()
         from_manifest = self._read_entries()
-        to_load = self._new_or_changed(files, resolved)
-        present = set(resolved.values())
+        to_load = self._new_or_changed(files)
+        present = set(files.values())
         root = str(path.resolve())
-        gone = [p for p in self.entries if _is_under(p, root) and p not in present]
+        kept_folders = [str(f.resolve()) for f in found.unreadable]
+        gone = [p for p in self.entries
+                if _is_under(p, root) and p not in present and not any(_is_under(p, k) for k in kept_folders)]
+        self._check_removals(path, root, gone)
 
         self._index(to_load, progress)
         for p in gone:
             self._remove(p)
-        self._finish(partial_ok, from_manifest)
-        self.report.seconds = time.perf_counter() - started
+        self._finish(from_manifest)
+        self.report.seconds = time.perf_counter() - self.started
         return self.report
 
-    def _start(self) -> bool:
-        """Reset when rebuilding, note the store version; True when BM25 may be rebuilt per changed language."""
+    def remove(self, doc_id: str) -> int:
+        self._start()
+        from_manifest = self._read_entries()
+        paths = [p for p in self.entries if doc_id_for(p) == doc_id]
+        removed = 0
+        for p in paths:
+            removed += len(self.entries[p].ids)
+            self._remove(p)
+        self._finish(from_manifest)
+        return removed
+
+    def _check_removals(self, path: Path, root: str, gone: list[str]) -> None:
+        """Refuse to remove every document under the root, or most of them, unless asked to."""
+        if not gone or self.allow_removals:
+            return
+        under = sum(1 for p in self.entries if _is_under(p, root))
+        if len(gone) == under or (len(gone) * 2 > under and len(gone) >= 3):
+            raise IngestError(
+                f"{path} no longer holds {len(gone)} of the {under} documents indexed from it; nothing was "
+                f"changed. If the folder is not mounted or was moved, fix that; if the files were deleted "
+                f"on purpose, run `rag ingest {path} --allow-removals`"
+            )
+
+    def _start(self) -> None:
+        """Reset when rebuilding and note the store version."""
         if self.rebuild:
             self.store.reset()
-        # BM25 can be rebuilt per changed language only if what we hold matches the store now.
         self.start_version = self.store.version
-        lexical = self.ix.lexical
-        if lexical.version != self.start_version:
-            lexical.load()
-        return not self.rebuild and lexical.version == self.start_version
+        self.store.refresh(self.start_version)  # write on top of what other processes wrote
 
-    def _new_or_changed(self, files: list[Path], resolved: dict[Path, str]) -> list[Path]:
-        """The files to load; one whose bytes hash to what is indexed, completely, is not even decoded."""
+    def _new_or_changed(self, files: dict[Path, str]) -> list[Path]:
+        """The files to load; one whose bytes hash to what is indexed, completely and cut with the current
+        shape, is not even decoded."""
         to_load = []
-        for f in files:
-            entry = self.entries.get(resolved[f])
-            if entry is not None and entry.is_complete(_sha256(f)):
+        shape = self.shape.key
+        for f, real in files.items():
+            entry = self.entries.get(real)
+            sha256 = _sha256(f) if entry is not None else None
+            if entry is not None and entry.is_complete(sha256, shape):
                 self.report.files_unchanged += 1
+                self.files_done += 1
             else:
+                if entry is not None and sha256 == entry.sha256 and entry.shape != shape:
+                    self.report.files_rechunked += 1
                 to_load.append(f)
+        if self.report.files_rechunked:
+            log.warning("%d files were cut with other chunking settings: re-chunking them",
+                        self.report.files_rechunked)
+        self.files_total = len(files)
+        self._progress()
         return to_load
 
-    def _finish(self, partial_ok: bool, from_manifest: bool) -> None:
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(IngestProgress(self.files_done, self.files_total, self.report.chunks_embedded,
+                                            time.perf_counter() - self.started))
+
+    def _finish(self, from_manifest: bool) -> None:
         """Mark the store changed, record the manifest, bring BM25 in step and count what the index holds."""
         lexical = self.ix.lexical
         if self.changed:
             self._bump()
             self._save_manifest()
-            refresh_lexical(self.store, lexical, self.changed_languages if partial_ok else None)
+            sync_lexical(self.store, lexical)
         else:
             if not from_manifest:  # the store was read: save what it said, so that the next run need not
                 self._save_manifest()
@@ -222,7 +318,7 @@ class _Ingest:
         expected = self.start_version if self.own_version is None else self.own_version
         if self.store.version != expected:
             self.others_wrote = True
-        self.own_version = self.store.bump_version()
+        self.own_version = self.store.bump_version(shape=self.shape.describe())
 
     def _before_write(self) -> None:
         """Bump once before the first write: readers then know BM25 is stale, even if we are interrupted."""
@@ -234,7 +330,7 @@ class _Ingest:
     def _index(self, to_load: list[Path], progress: bool) -> None:
         ix = self.ix
         writer = _BatchWriter(self.store, ix.embedder, ix.batch_size, ix.write_rows,
-                              before_write=self._before_write, settle=self._settle)
+                              before_write=self._before_write, settle=self._settle, written=self._written)
         bar = _progress_bar(len(to_load), progress)
         try:
             for change in self._changes(to_load, bar.update):
@@ -247,27 +343,39 @@ class _Ingest:
             bar.close()
         self.report.chunks_embedded = writer.embedded
 
+    def _written(self, embedded: int) -> None:
+        """After each write batch: report progress."""
+        self.report.chunks_embedded = embedded
+        self._progress()
+
     def _changes(self, to_load: list[Path], advance: Callable[[int], object]) -> Iterator[_FileChange]:
         """Load and chunk the files a group at a time: only one group's documents are held at once."""
         for i in range(0, len(to_load), self.ix.load_files):
             docs, skipped = self.ix.loader.load(to_load[i : i + self.ix.load_files])
             self.report.skipped += skipped
             advance(len(skipped))
+            self.files_done += len(skipped)
             for doc in docs:
                 self.report.boilerplate_lines += len(doc.removed_lines)
                 yield self._plan(doc)
                 advance(1)
+                self.files_done += 1
+                self._progress()
 
     def _plan(self, doc: Document) -> _FileChange:
         path = str(doc.path)
-        chunks = self.ix.chunker.split(doc)
+        added = time.time()
+        chunks = self.ix.chunker.split(doc, added=added)
         old = self.entries.get(path)
         have = set(old.ids) if old else set()
         new_ids = tuple(c.id for c in chunks)
         keep = set(new_ids)
+        if old is not None and old.is_complete(doc.sha256, self.shape.key):
+            added = old.added or added  # content unchanged (a rerun after an interruption): keep its date
         return _FileChange(
             path=path,
-            entry=DocEntry(doc.sha256, len(chunks), (doc.language,), new_ids),
+            entry=DocEntry(doc.sha256, len(chunks), (doc.language,), new_ids, self.shape.key, doc.source,
+                           doc.title, added),
             old=old,
             missing=[c for c in chunks if c.id not in have],
             stale=[cid for cid in old.ids if cid not in keep] if old else [],
@@ -281,9 +389,6 @@ class _Ingest:
         self.report.chunks_removed += len(change.stale)
         self.report.files_indexed += 1
         self.changed = True
-        self.changed_languages.add(change.entry.language)
-        if change.old is not None:
-            self.changed_languages.update(change.old.languages)
         self.entries[change.path] = change.entry
 
     def _remove(self, path: str) -> None:
@@ -293,7 +398,6 @@ class _Ingest:
         self.report.chunks_removed += len(entry.ids)
         self.report.files_removed += 1
         self.changed = True
-        self.changed_languages.update(entry.languages)
         log.info("removed %s (%d chunks): the file is gone", path, len(entry.ids))
 
 
@@ -307,7 +411,9 @@ class _BatchWriter:
     def __init__(
         self, store: ChromaStore, embedder: Embedder, batch_size: int, write_rows: int, *,
         before_write: Callable[[], None], settle: Callable[[_FileChange], None],
+        written: Callable[[int], None] = lambda embedded: None,
     ) -> None:
+        self.written = written
         self.store = store
         self.embedder = embedder
         self.batch_size = batch_size
@@ -363,6 +469,7 @@ class _BatchWriter:
         self.store.upsert(self._pending, np.concatenate(self._vectors))
         self._written += len(self._pending)
         self._pending, self._vectors = [], []
+        self.written(self.embedded)
 
     def _settle(self) -> None:
         while self._waiting and self._waiting[0].written_after <= self._written:
@@ -382,6 +489,17 @@ def _resolve_all(files: list[Path]) -> dict[Path, str]:
         if folder is None:
             folder = folders[f.parent] = f.parent.resolve()
         out[f] = str(f.resolve()) if f.is_symlink() else str(folder / f.name)
+    return out
+
+
+def _unique(files: list[Path], resolved: dict[Path, str]) -> dict[Path, str]:
+    """file -> real path, one file per real path (a link inside the folder and its target are one document)."""
+    out: dict[Path, str] = {}
+    seen: set[str] = set()
+    for f in files:
+        if resolved[f] not in seen:
+            seen.add(resolved[f])
+            out[f] = resolved[f]
     return out
 
 

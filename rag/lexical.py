@@ -3,8 +3,9 @@
 Local Chroma has no sparse index, so lexical search runs in-process. One index per language: each
 is tokenised and stemmed for its own language, and a question is searched in the index of its own
 language (a stemmed English question matches nothing useful in Greek, and only adds noise there).
-An index records the store ``version`` it was built from; a reader whose store moved on (another
-process ingested) rebuilds before searching. Only languages whose chunks changed are rebuilt.
+An index records the store ``version`` it was checked against; when the store moved on (another process
+ingested), the ids it holds per language are compared with the store's and only languages that differ are
+rebuilt (``rag.indexing.sync_lexical``).
 """
 
 from __future__ import annotations
@@ -92,6 +93,11 @@ class LexicalIndex:
     @property
     def languages(self) -> list[str]:
         return sorted(self._indexes)
+
+    def ids(self, language: str) -> set[str]:
+        """The chunk ids BM25 holds for ``language``."""
+        index = self._indexes.get(language)
+        return set(index.ids) if index is not None else set()
 
     def build(self, language: str, rows: Iterable[tuple[str, str]]) -> None:
         """(Re)build one language's index from (chunk id, text) rows."""

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import IngestError
@@ -53,30 +55,104 @@ class BoilerplateFilter:
         return tuple(kept), tuple(removed)
 
 
-def find_files(path: Path) -> list[Path]:
-    """Every file under ``path`` (or ``path`` itself), sorted, hidden files left out."""
+@dataclass
+class Walk:
+    """What a folder holds for ingest."""
+
+    files: list[Path] = field(default_factory=list)  # sorted; inside the root (links resolved inside it)
+    skipped: list[Skipped] = field(default_factory=list)  # links out of the root, not followed
+    unreadable: list[Path] = field(default_factory=list)  # sub-folders that could not be listed
+
+
+def walk(path: Path) -> Walk:
+    """Every file under ``path`` (or ``path`` itself), sorted, hidden files and folders left out.
+
+    Iterative, so a folder any number of levels deep works. Symbolic links are not followed out of the
+    root: a link to a file inside it is kept (the file is indexed once, by its real path), a link to a
+    file elsewhere is skipped with its reason, and links to folders are never followed (no cycles).
+    A root that does not exist or cannot be listed is an error: an unmounted disk must not read as
+    "every article was deleted".
+    """
     if not path.exists():
         raise IngestError(f"{path} does not exist: give a folder of articles (.txt, .md, .html, .pdf) or one such file")
     if path.is_file():
-        return [path]
-    hidden = lambda p: any(part.startswith(".") for part in p.relative_to(path).parts)  # noqa: E731
-    return sorted(p for p in path.rglob("*") if p.is_file() and not hidden(p))
+        return Walk(files=[path])
+    if not path.is_dir():
+        raise IngestError(f"{path} is not a folder or a regular file: give a folder of .txt/.md articles")
+    root = path.resolve()
+    out = Walk()
+    stack = [path]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = list(entries)
+        except OSError as exc:
+            if folder == path:
+                raise IngestError(
+                    f"cannot read the folder {path} ({exc.strerror}); check its permissions "
+                    f"(nothing was changed in the index)"
+                ) from exc
+            log.warning("cannot read the folder %s (%s): what the index holds from it is kept", folder, exc.strerror)
+            out.unreadable.append(Path(folder))
+            continue
+        for entry in listed:
+            if entry.name.startswith("."):
+                continue
+            item = Path(entry.path)
+            if entry.is_symlink():
+                target = item.resolve()
+                if not target.is_file():
+                    log.info("not following the link %s (to a folder, or broken)", item)
+                elif target == root or root in target.parents:
+                    out.files.append(item)
+                else:
+                    out.skipped.append(Skipped(
+                        str(item.relative_to(path)),
+                        f"a link to {target}, outside {path}: not followed (copy the file into the folder)",
+                    ))
+            elif entry.is_dir(follow_symlinks=False):
+                stack.append(item)
+            elif entry.is_file(follow_symlinks=False):
+                out.files.append(item)
+    out.files.sort()
+    return out
+
+
+def find_files(path: Path) -> list[Path]:
+    """Every file under ``path`` (or ``path`` itself), sorted (see ``walk``)."""
+    return walk(path).files
+
+
+def _legacy_hint(raw: bytes, name: str) -> str:
+    """An ``iconv`` command for a file in a legacy 8-bit encoding, guessed from its bytes."""
+    high = sum(1 for b in raw if b >= 0xC0)
+    letters = high + sum(1 for b in raw if 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A)
+    if letters and high / letters > 0.3:  # mostly non-ASCII letters: Greek (or Cyrillic) text
+        return f"`iconv -f WINDOWS-1253 -t UTF-8 {name}` (Greek)"
+    return f"`iconv -f WINDOWS-1252 -t UTF-8 {name}` (Western European, Latin-1; WINDOWS-1254 for Turkish)"
 
 
 def decode(raw: bytes, name: str, max_bytes: int) -> str | Skipped:
     """The text of a file's bytes, or the reason it cannot be used."""
     if len(raw) > max_bytes:
         return Skipped(name, f"larger than {max_bytes / 1e6:.1f} MB ({len(raw) / 1e6:.1f} MB); raise RAG_MAX_FILE_MB")
-    if b"\x00" in raw[:8192]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark (Windows "Unicode")
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            return Skipped(name, f"broken UTF-16 (at byte {exc.start}); save the article as UTF-8")
+    elif b"\x00" in raw[:8192]:
         return Skipped(name, "binary file (contains NUL bytes): save the article as UTF-8 .txt or .md")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return Skipped(
-            name,
-            f"not UTF-8 (invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            f"convert it, e.g. `iconv -f WINDOWS-1253 -t UTF-8 {name}`",
-        )
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return Skipped(
+                name,
+                f"not UTF-8 (invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                f"convert it, e.g. {_legacy_hint(raw, name)}",
+            )
     if not text.strip():
         return Skipped(name, "empty file: put the article's text in it, or remove it from the folder")
     return text.replace("\r\n", "\n").replace("\r", "\n")
@@ -139,6 +215,18 @@ class Loader:
         if isinstance(text, Skipped):
             return text
         return self.load_text(text, path, hashlib.sha256(raw).hexdigest())
+
+    def read_text(self, path: Path, sha256: str | None = None) -> str | None:
+        """The text of ``path`` as the loader indexes it, or None when it cannot be read, or its bytes no
+        longer hash to ``sha256`` (when given)."""
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
+            return None
+        text = decode(raw, path.name, max(self.max_bytes, len(raw)))
+        return None if isinstance(text, Skipped) else text
 
     def load(self, paths: Iterable[Path]) -> tuple[list[Document], list[Skipped]]:
         docs: list[Document] = []

@@ -5,7 +5,9 @@ chunk ids. Reading them from Chroma means reading every row's metadata (7-10 s a
 the manifest is the same facts in one JSON file (about 6 MB at 100k), written at the end of every ingest:
 
     {"version": <store version>, "docs": {"<absolute path>": {"sha256": "...", "n_chunks": 3,
-                                                              "language": "el", "ids": ["...", ...]}}}
+                                                              "language": "el", "ids": ["...", ...],
+                                                              "shape": "...", "source": "a.txt",
+                                                              "title": "...", "added": 1764600000.0}}}
 
 It is trusted only while the store's ``version`` is the one it records: every write to the collection, from
 any process or machine, changes the version first, so a manifest that another writer (or a ``--rebuild``)
@@ -35,31 +37,44 @@ class DocEntry:
     n_chunks: int  # how many chunks that content has
     languages: tuple[str, ...]  # of its stored chunks: one, except after a change cut short
     ids: tuple[str, ...]  # the stored chunk ids
+    shape: str = ""  # ``IndexShape.key`` the chunks were cut with ("" in an index older than shapes)
+    source: str = ""  # file name shown to users
+    title: str = ""
+    added: float | None = None  # epoch seconds when this content was indexed
 
     @property
     def language(self) -> str:
         """The file's language, as ``rag stats`` counts documents."""
         return self.languages[0] if self.languages else ""
 
-    def is_complete(self, sha256: str | None) -> bool:
-        """Every chunk of exactly this content is in the store: the file need not be read again."""
-        return sha256 is not None and self.sha256 == sha256 and len(self.ids) == self.n_chunks
+    def is_complete(self, sha256: str | None, shape: str) -> bool:
+        """Every chunk of exactly this content, cut with this shape, is in the store: the file need not be
+        read again."""
+        return sha256 is not None and self.sha256 == sha256 and self.shape == shape and len(self.ids) == self.n_chunks
 
 
 def entries_from_rows(rows: Iterable[tuple[str, dict, str]]) -> dict[str, DocEntry]:
     """path -> ``DocEntry`` from the store's (id, metadata, text) rows, holding no row longer than needed."""
     ids: dict[str, list[str]] = {}
-    facts: dict[str, set[tuple[str, int]]] = {}  # (doc_sha256, n_chunks) seen for the path
+    facts: dict[str, set[tuple[str, int, str]]] = {}  # (doc_sha256, n_chunks, shape) seen for the path
     languages: dict[str, dict[str, None]] = {}  # ordered sets
+    shown: dict[str, tuple[str, str, float | None]] = {}  # source, title, added
     for cid, meta, _ in rows:
+        if not meta:  # a row deleted while the scan ran
+            continue
         path = str(meta.get("path"))
         ids.setdefault(path, []).append(cid)
-        facts.setdefault(path, set()).add((str(meta.get("doc_sha256")), int(meta.get("n_chunks", -1))))
+        facts.setdefault(path, set()).add(
+            (str(meta.get("doc_sha256")), int(meta.get("n_chunks", -1)), str(meta.get("shape", "")))
+        )
         languages.setdefault(path, {})[str(meta.get("language", ""))] = None
+        added = meta.get("added")
+        shown.setdefault(path, (str(meta.get("source", "")), str(meta.get("title", "")),
+                                float(added) if added else None))
     out = {}
     for path, cids in ids.items():
-        sha256, n_chunks = next(iter(facts[path])) if len(facts[path]) == 1 else (None, -1)
-        out[path] = DocEntry(sha256, n_chunks, tuple(languages[path]), tuple(cids))
+        sha256, n_chunks, shape = next(iter(facts[path])) if len(facts[path]) == 1 else (None, -1, "")
+        out[path] = DocEntry(sha256, n_chunks, tuple(languages[path]), tuple(cids), shape, *shown[path])
     return out
 
 
@@ -103,7 +118,8 @@ def save(path: Path, version: int, entries: dict[str, DocEntry]) -> None:
 def _record(entry: DocEntry) -> dict[str, Any]:
     # "language" is a string, or a list in the rare case of chunks in several (a change cut short).
     language: str | list[str] = entry.languages[0] if len(entry.languages) == 1 else list(entry.languages)
-    return {"sha256": entry.sha256, "n_chunks": entry.n_chunks, "language": language, "ids": list(entry.ids)}
+    return {"sha256": entry.sha256, "n_chunks": entry.n_chunks, "language": language, "ids": list(entry.ids),
+            "shape": entry.shape, "source": entry.source, "title": entry.title, "added": entry.added}
 
 
 def _entry(record: dict[str, Any]) -> DocEntry:
@@ -115,4 +131,7 @@ def _entry(record: dict[str, Any]) -> DocEntry:
     ids = record["ids"]
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise TypeError("ids is not a list of strings")
-    return DocEntry(sha256, int(record["n_chunks"]), languages, tuple(ids))
+    added = record.get("added")
+    return DocEntry(sha256, int(record["n_chunks"]), languages, tuple(ids), str(record.get("shape", "")),
+                    str(record.get("source", "")), str(record.get("title", "")),
+                    float(added) if added is not None else None)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from rag.answering import Answerer, AskOptions, Turn
 from rag.chunking import Chunker
 from rag.embedding import Embedder, build_embedder
-from rag.errors import EmptyIndexError
+from rag.errors import EmptyIndexError, IngestError
 from rag.indexing import Indexer, ensure_lexical_fresh, index_stats
 from rag.language import LanguageDetector
 from rag.lexical import LexicalIndex
@@ -20,8 +22,8 @@ from rag.llm import Health, LLMBackend, build_llm
 from rag.loading import BoilerplateFilter, Loader
 from rag.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
-from rag.store import ChromaStore, connect
-from rag.types import Answer, IndexStats, IngestReport, Passage
+from rag.store import ChromaStore, connect, reopen_embedded
+from rag.types import Answer, DocumentInfo, IndexStats, IngestProgress, IngestReport, Passage, doc_id_for
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +45,25 @@ class RAG:
         embedder: Embedder | None = None,
         chroma_client: Any | None = None,
         llm: LLMBackend | None = None,
+        check_embedder: bool = True,
     ) -> None:
+        """``check_embedder=False`` opens an index built with another embedder, only to rebuild it
+        (``ingest(rebuild=True)``); anything else on it is refused until then."""
         self.settings = settings or Settings()
         s = self.settings
         self.embedder = embedder or build_embedder(s.embedder, s.ollama_host, s.embed_batch_size)
         self.detector = LanguageDetector(s.languages)
         client = chroma_client or connect(s.chroma_dir, s.chroma_host, s.chroma_port)
+        embedded = chroma_client is None and not s.chroma_host
         self.store = ChromaStore(
-            client, s.collection, self.embedder.model_id, self.embedder.dimension, remote=bool(s.chroma_host)
+            client, s.collection, self.embedder.model_id, self.embedder.dimension, remote=bool(s.chroma_host),
+            reopen=(lambda: reopen_embedded(s.chroma_dir)) if embedded else None,
+            address=f"{s.chroma_host}:{s.chroma_port}" if s.chroma_host else str(s.chroma_dir),
+            check_embedder=check_embedder,
         )
         self.lexical = LexicalIndex(s.lexical_dir / s.collection)
         self.loader = Loader(self.detector, BoilerplateFilter(s.boilerplate_patterns), s.max_file_mb)
-        self.chunker = Chunker(s.chunk_size, s.chunk_overlap, self.embedder.token_counter)
+        self.chunker = Chunker(s.chunk_size, s.chunk_overlap, self.embedder.token_counter, s.boilerplate_patterns)
         self.retriever = HybridRetriever(
             self.store,
             self.lexical,
@@ -65,21 +74,89 @@ class RAG:
         self.llm = llm or build_llm(s)
         self._llms: dict[str, LLMBackend] = {self.llm.model: self.llm}
         self._answerers: dict[str, Answerer] = {}
-        self._lock = threading.RLock()  # ingest and BM25 refresh are not concurrent-safe
+        # Ingests (and removals) are serialised among themselves, here by a lock and across processes by
+        # a lock file; questions never wait for them: they read the index as it is, and a chunk is found
+        # once its upsert landed. ``_read_lock`` guards only the once-a-second look at the store version.
+        self._ingest_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._llm_lock = threading.Lock()
         self._checked_at = 0.0
         self._nonempty_version: int | None = None  # the store version last seen holding chunks
         self._stats: tuple[int, IndexStats] | None = None  # (store version, stats): the page polls it
 
     # -- indexing ------------------------------------------------------------------------------------
 
-    def ingest(self, path: str | Path | None = None, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
-        """Index a folder or file (default: ``settings.docs_dir``), incrementally."""
-        indexer = Indexer(self.loader, self.chunker, self.embedder, self.store, self.lexical,
-                          self.settings.embed_batch_size, manifest=self._manifest_path)
-        with self._lock:
-            report = indexer.ingest(Path(path or self.settings.docs_dir), rebuild=rebuild, progress=progress)
-            self._checked_at = time.monotonic()
-        return report
+    def ingest(
+        self,
+        path: str | Path | None = None,
+        *,
+        rebuild: bool = False,
+        progress: bool = False,
+        on_progress: Callable[[IngestProgress], None] | None = None,
+        allow_removals: bool = False,
+    ) -> IngestReport:
+        """Index a folder or file (default: ``settings.docs_dir``), incrementally.
+
+        Files gone from under ``path`` have their chunks removed, unless that would remove every
+        document under it or most of them (then ``IngestError``, unless ``allow_removals``); documents
+        outside ``path`` are never touched, so ingesting one uploaded file leaves the rest alone.
+        ``on_progress`` is called at least once per file and once per write batch.
+        """
+        with self._writing():
+            return self._indexer().ingest(Path(path or self.settings.docs_dir), rebuild=rebuild, progress=progress,
+                                          on_progress=on_progress, allow_removals=allow_removals)
+
+    def remove(self, doc_id: str) -> int:
+        """Remove one document (by ``DocumentInfo.doc_id``) from Chroma, BM25 and the manifest; the chunks
+        removed (0 when no such document is indexed). The file itself is not touched."""
+        with self._writing():
+            return self._indexer().remove(doc_id)
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every indexed document, by file name then path."""
+        uploads = str(self.settings.uploads_dir.resolve())
+        docs = [
+            DocumentInfo(
+                doc_id=doc_id_for(path), path=path, source=e.source or Path(path).name, title=e.title,
+                language=e.language, chunks=len(e.ids), added=e.added,
+                origin="upload" if _is_under(path, uploads) else "folder",
+            )
+            for path, e in self._indexer().entries().items()
+        ]
+        return sorted(docs, key=lambda d: (d.source, d.path))
+
+    def document_text(self, doc_id: str) -> str:
+        """The article's text as indexed: chunk ``start``/``end`` spans index into it.
+
+        Read from the file when it still holds the indexed content; otherwise (gone or changed since) put
+        together from the stored chunks at their offsets, with blanks where nothing was indexed.
+        """
+        entries = {doc_id_for(p): (p, e) for p, e in self._indexer().entries().items()}
+        if doc_id not in entries:
+            raise IngestError(f"no indexed document has the id {doc_id!r}; `rag stats` or the page lists them")
+        path, entry = entries[doc_id]
+        text = self.loader.read_text(Path(path), entry.sha256)
+        if text is not None:
+            return text
+        rows = self.store.get(list(entry.ids))
+        size = max((int(m["end"]) for _, m, _ in rows), default=0)
+        chars = [" "] * size
+        for _, m, chunk in rows:
+            chars[int(m["start"]) : int(m["end"])] = chunk
+        return "".join(chars)
+
+    def _indexer(self) -> Indexer:
+        return Indexer(self.loader, self.chunker, self.embedder, self.store, self.lexical,
+                       self.settings.embed_batch_size, manifest=self._manifest_path)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time: in this process, and across processes sharing the data folder."""
+        with self._ingest_lock, _file_lock(self.settings.data_dir / f"{self.settings.collection}.ingest.lock"):
+            try:
+                yield
+            finally:
+                self._checked_at = time.monotonic()
 
     @property
     def _manifest_path(self) -> Path:
@@ -107,7 +184,23 @@ class RAG:
             raise ValueError("the question is empty")
         self._ensure_ready()
         k = self.settings.top_k if top_k is None else top_k
-        return self.retriever.retrieve(question, k, language=language, sources=sources)
+        return self.retriever.retrieve(question, k, language=language, sources=self._resolve_sources(sources))
+
+    def _resolve_sources(self, sources: Sequence[str] | None) -> list[str] | None:
+        """Sources as the store filters them: file names and document ids as given; a relative path
+        (``2024/story.txt``, for one of two ``story.txt``) becomes the ids of the documents it ends."""
+        if not sources:
+            return None
+        paths = [s for s in sources if "/" in s or os.sep in s]
+        if not paths:
+            return list(sources)
+        entries = self._indexer().entries()
+        out = [s for s in sources if s not in paths]
+        for s in paths:
+            tail = "/" + s.replace(os.sep, "/").strip("/")
+            ids = [doc_id_for(p) for p in entries if p.replace(os.sep, "/").endswith(tail)]
+            out += ids or [s]  # no match: kept, so that it matches nothing
+        return out
 
     def _ensure_ready(self) -> None:
         """Refuse an empty index, and bring BM25 in step with what other processes wrote.
@@ -115,19 +208,23 @@ class RAG:
         Both look at the store at most once a second: a ``count()`` costs ~9 ms at 100k chunks, so a
         question does not pay for one unless the store version moved (see ``_is_empty``).
         """
-        with self._lock:
+        with self._read_lock:
             now = time.monotonic()
             due = self.lexical.version is None or now - self._checked_at > _FRESHNESS_SECONDS
             # Between checks, BM25's version is the store's as this process last saw or wrote it.
             version = self.store.version if due else self.lexical.version
+            if due:
+                # Another process wrote: see its writes (embedded Chroma: a fresh client), then BM25.
+                # An ingest running in this process brings BM25 in step itself when it ends.
+                self.store.refresh(version)
+                if not self.store.wrote(version):
+                    ensure_lexical_fresh(self.store, self.lexical, version)
+                self._checked_at = now
             if self._is_empty(version):
                 raise EmptyIndexError(
                     f"the index {self.settings.collection!r} is empty: run `rag ingest` "
                     f"(it reads {self.settings.docs_dir}/) or upload articles first"
                 )
-            if due:
-                ensure_lexical_fresh(self.store, self.lexical, version)
-                self._checked_at = now
 
     def _is_empty(self, version: int | None) -> bool:
         """Whether the index holds no chunk, counted only when ``version`` was not yet seen holding any.
@@ -201,7 +298,7 @@ class RAG:
 
     def _answerer(self, model: str | None) -> Answerer:
         name = model or self.llm.model
-        with self._lock:
+        with self._llm_lock:
             if name not in self._llms:
                 self._llms[name] = build_llm(self.settings, name)
             if name not in self._answerers:
@@ -212,3 +309,25 @@ class RAG:
                     max_answer_tokens=s.max_answer_tokens, history_turns=s.history_turns,
                 )
             return self._answerers[name]
+
+
+def _is_under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes (released when the process dies, too)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("another ingest is writing to this index: waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -54,12 +54,13 @@ class Rankings:
 
 
 def build_where(language: str | None = None, sources: Sequence[str] | None = None) -> dict | None:
-    """A Chroma ``where`` filter for a passage language and/or source file names."""
+    """A Chroma ``where`` filter for a passage language and/or sources (file names or document ids;
+    ``RAG.retrieve`` turns relative paths into document ids first)."""
     clauses: list[dict] = []
     if language:
         clauses.append({"language": language})
     if sources:
-        clauses.append({"source": {"$in": list(sources)}})
+        clauses.append({"$or": [{"source": {"$in": list(sources)}}, {"doc_id": {"$in": list(sources)}}]})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -121,22 +122,15 @@ class HybridRetriever:
                 lexical[cid] = max(s, lexical.get(cid, s))
         missing = [cid for cid, _ in fused if cid not in hits]
         if missing:  # found by BM25 only: fetch text and metadata
-            page = self.store.collection.get(ids=missing, include=["documents", "metadatas"])
-            for cid, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
+            for cid, meta, text in self.store.get(missing):
                 hits[cid] = Hit(cid, text, meta, similarity=float("nan"))
-        passages = []
-        for rank, (cid, score) in enumerate(fused, start=1):
+        passages: list[Passage] = []
+        best = fused[0][1] if fused and fused[0][1] > 0 else 1.0
+        for cid, score in fused:
             hit = hits.get(cid)
-            if hit is None:  # deleted by another process since the BM25 index was built
-                continue
-            m = hit.metadata
-            passages.append(
-                Passage(
-                    id=cid, text=hit.text, source=str(m["source"]), title=str(m.get("title", "")),
-                    language=str(m.get("language", "")), start=int(m["start"]), end=int(m["end"]),
-                    score=score, rank=rank, dense_score=dense.get(cid), lexical_score=lexical.get(cid),
-                )
-            )
+            passage = _passage(hit, score / best, len(passages) + 1, dense.get(cid), lexical.get(cid))
+            if passage is not None:  # None: deleted by another process since BM25 or the query saw it
+                passages.append(passage)
         return passages
 
     def retrieve(
@@ -192,6 +186,27 @@ class HybridRetriever:
         return hits
 
     def _ids_with_sources(self, ids: list[str], sources: Sequence[str]) -> set[str]:
-        page = self.store.collection.get(ids=ids, include=["metadatas"])
-        wanted = set(sources)
-        return {i for i, m in zip(page["ids"], page["metadatas"]) if m.get("source") in wanted}
+        return {cid for cid, meta, _ in self.store.get(ids, include_documents=False) if matches_source(meta, sources)}
+
+
+def matches_source(meta: dict, sources: Sequence[str]) -> bool:
+    """Whether a chunk belongs to one of ``sources`` (file names or document ids)."""
+    return meta.get("source") in sources or meta.get("doc_id") in sources
+
+
+def _passage(
+    hit: Hit | None, score: float, rank: int, dense: float | None, lexical: float | None
+) -> Passage | None:
+    """The passage for a hit, or None when its row is gone or incomplete (never an exception)."""
+    if hit is None or not hit.metadata:
+        return None
+    m = hit.metadata
+    try:
+        return Passage(
+            id=hit.id, text=hit.text, source=str(m["source"]), title=str(m.get("title", "")),
+            language=str(m.get("language", "")), start=int(m["start"]), end=int(m["end"]),
+            score=score, rank=rank, dense_score=dense, lexical_score=lexical,
+        )
+    except (KeyError, TypeError, ValueError):
+        log.warning("chunk %s has incomplete metadata %r: left out", hit.id, m)
+        return None

@@ -1,15 +1,16 @@
 """Chroma, embedded (PersistentClient under the data folder) or a server (HttpClient).
 
 The collection records which embedder built it and the vector dimension; opening it with another
-embedder stops with instructions instead of mixing vectors. A ``version`` counter in the collection
-metadata changes on every write, so other processes can tell that their BM25 index is stale.
+embedder stops with instructions instead of mixing vectors. A ``version`` in the collection metadata
+changes on every write, so other processes can tell that the index moved (their embedded client and BM25
+are then checked against it). Every read and write is wrapped: a failure is one ``StoreError`` line.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,32 +43,49 @@ def connect(chroma_dir: Path, host: str | None = None, port: int = 8000) -> Any:
             ) from exc
         return client
     chroma_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(chroma_dir), settings=chroma_settings)
-
-
-def drop_collection(client: Any, name: str) -> None:
-    """Delete a collection if it exists, whatever embedder built it (``rag ingest --rebuild``)."""
-    from chromadb.errors import NotFoundError
-
     try:
-        client.delete_collection(name)
-    except NotFoundError:
-        log.debug("collection %s did not exist", name)
+        return chromadb.PersistentClient(path=str(chroma_dir), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreError(
+            f"cannot open the embedded Chroma index in {chroma_dir} ({type(exc).__name__}: {exc}); check that "
+            f"the folder is readable and writable, or move it away and run `rag ingest`"
+        ) from exc
+
+
+def reopen_embedded(chroma_dir: Path) -> Any:
+    """A new embedded client on ``chroma_dir`` that loads the index as it is on disk now.
+
+    chromadb shares one ``System`` (and its in-memory vector index) per folder within a process; taking
+    the folder's entry out of that cache makes the next client build a fresh one. The old system is not
+    stopped: questions running on it finish, and it is freed once nothing refers to it.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    key = str(chroma_dir)
+    with SharedSystemClient._refcount_lock:
+        SharedSystemClient._identifier_to_system.pop(key, None)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+    return connect(chroma_dir)
 
 
 @contextmanager
-def _readable(store: ChromaStore) -> Iterator[None]:
-    """Turn Chroma's and the transport's errors on reads into a ``StoreError`` that says what to do."""
+def _guarded(store: ChromaStore, action: str) -> Iterator[None]:
+    """Turn Chroma's and the transport's errors into one ``StoreError`` line that says what to do."""
     try:
         yield
     except StoreError:
         raise
     except Exception as exc:
         where = "the Chroma server" if store.remote else "the embedded Chroma index"
-        raise StoreError(
-            f"{where} cannot be read ({type(exc).__name__}: {exc}); if RAG_CHROMA_HOST is set, check that "
-            f"`chroma run` is up; if the collection was deleted, run `rag ingest`, then ask again"
-        ) from exc
+        cause = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        if store.remote:
+            fix = (f"check that `chroma run` is up at {store.address} (or unset RAG_CHROMA_HOST), then "
+                   + ("run `rag ingest` again: it completes what was cut short" if action == "written"
+                      else "try again"))
+        else:
+            fix = ("if the collection was deleted, run `rag ingest`; if the data folder is damaged, "
+                   "`rag ingest --rebuild`")
+        raise StoreError(f"{where} cannot be {action} ({type(exc).__name__}: {cause}); {fix}") from exc
 
 
 @dataclass(frozen=True)
@@ -81,55 +99,105 @@ class Hit:
 
 
 class ChromaStore:
-    """One collection of chunks. All Chroma calls of the package go through here."""
+    """One collection of chunks. Every Chroma call of the package goes through here.
 
-    def __init__(self, client: Any, name: str, embedder_id: str, dimension: int, remote: bool = False) -> None:
+    ``reopen`` (embedded Chroma only) builds a fresh client on the same folder: embedded Chroma keeps its
+    vector index in memory per process, so after another process wrote, ``refresh`` replaces the client
+    to see those writes (see docs/architecture.md, "Consistency across processes").
+    """
+
+    def __init__(
+        self, client: Any, name: str, embedder_id: str, dimension: int, remote: bool = False, *,
+        reopen: Callable[[], Any] | None = None, address: str = "", check_embedder: bool = True,
+    ) -> None:
         self.client = client
         self.name = name
         self.embedder_id = embedder_id
         self.dimension = dimension
         self.remote = remote
-        self.collection = self._open()
+        self.address = address
+        self._reopen = reopen
+        self._own_versions: set[int] = set()  # versions this object's writes set
+        self._seen_version: int | None = None  # the version the client's view is known to match
+        self._mismatch: EmbedderMismatchError | None = None
+        self._collection = self._open(check_embedder)
 
-    def _open(self) -> Any:
+    @property
+    def collection(self) -> Any:
+        """The Chroma collection; refused while it was built by another embedder (until ``reset``)."""
+        if self._mismatch is not None:
+            raise self._mismatch
+        return self._collection
+
+    def _open(self, check_embedder: bool = True) -> Any:
         meta = {"embedder": self.embedder_id, "dimension": self.dimension, "version": 0}
-        try:
+        with _guarded(self, "opened"):
             col = self.client.get_or_create_collection(
                 self.name, metadata=meta, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
-        except Exception as exc:
-            raise StoreError(f"cannot open Chroma collection {self.name!r}: {exc}") from exc
         found = col.metadata or {}
+        self._mismatch = None
         if found.get("embedder") != self.embedder_id or found.get("dimension") != self.dimension:
-            raise EmbedderMismatchError(
+            self._mismatch = EmbedderMismatchError(
                 f"the index {self.name!r} was built with embedder {found.get('embedder', 'unknown')} "
                 f"(dimension {found.get('dimension', '?')}), but the settings ask for {self.embedder_id} "
                 f"(dimension {self.dimension}). Rebuild it with `rag ingest --rebuild`, or set "
                 f"RAG_EMBEDDER back to the embedder it was built with."
             )
+            if check_embedder:
+                raise self._mismatch
         return col
 
     # -- reading -------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        with _readable(self):
+        with _guarded(self, "read"):
             return self.collection.count()
+
+    def metadata(self) -> dict[str, Any]:
+        """The collection's metadata as stored now (embedder, dimension, version, shape)."""
+        with _guarded(self, "read"):
+            return dict(self.client.get_collection(self.name, embedding_function=None).metadata or {})
 
     @property
     def version(self) -> int:
         """Changes on every write, from any process (read fresh from the server/disk)."""
-        with _readable(self):
+        with _guarded(self, "read"):
             col = self.client.get_collection(self.name, embedding_function=None)
-        if col.id != self.collection.id:  # another process rebuilt the collection: follow it
-            self.collection = col
+        if col.id != self._collection.id:  # another process rebuilt the collection: follow it
+            self._collection = col
         return int((col.metadata or {}).get("version", 0))
+
+    def wrote(self, version: int) -> bool:
+        """Whether ``version`` was set by this object's own writes."""
+        return version in self._own_versions
+
+    def refresh(self, version: int) -> bool:
+        """Make this process see every write up to ``version``; True when the client was reopened.
+
+        A server always answers with what it holds. Embedded Chroma serves dense queries from a vector index
+        loaded in this process, which writes by other processes do not reach: when ``version`` was set by
+        someone else, the client is replaced by a fresh one, which loads the index as it is on disk now.
+        """
+        if version == self._seen_version or version in self._own_versions:
+            self._seen_version = version
+            return False
+        reopened = False
+        if self._reopen is not None and self._seen_version is not None:
+            with _guarded(self, "opened"):
+                self.client = self._reopen()
+                self._collection = self.client.get_collection(self.name, embedding_function=None)
+            reopened = True
+            log.info("the index changed in another process (version %d): reopened the embedded client", version)
+        self._seen_version = version
+        return reopened
 
     def iter_rows(self, where: dict | None = None, include_documents: bool = False) -> Iterator[tuple[str, dict, str]]:
         """(id, metadata, text) for every chunk matching ``where``, page by page."""
         include = ["metadatas", "documents"] if include_documents else ["metadatas"]
         offset = 0
         while True:
-            with _readable(self):
+            with _guarded(self, "read"):
                 page = self.collection.get(where=where, include=include, limit=_PAGE, offset=offset)
             ids = page["ids"]
             docs = page.get("documents") or [""] * len(ids)
@@ -138,17 +206,37 @@ class ChromaStore:
                 return
             offset += _PAGE
 
-    def ids_for(self, path: str) -> dict[str, dict]:
-        """id -> metadata of every chunk of the file at ``path``."""
-        return {i: m for i, m, _ in self.iter_rows(where={"path": path})}
+    def ids(self) -> list[str]:
+        """Every chunk id, without metadata or text (the cheapest full read)."""
+        out: list[str] = []
+        offset = 0
+        while True:
+            with _guarded(self, "read"):
+                page = self.collection.get(include=[], limit=_PAGE, offset=offset)
+            out += page["ids"]
+            if len(page["ids"]) < _PAGE:
+                return out
+            offset += _PAGE
+
+    def get(self, ids: Sequence[str], include_documents: bool = True) -> list[tuple[str, dict, str]]:
+        """(id, metadata, text) of the chunks among ``ids`` that exist now (a deleted one is left out)."""
+        include = ["metadatas", "documents"] if include_documents else ["metadatas"]
+        rows: list[tuple[str, dict, str]] = []
+        for i in range(0, len(ids), _PAGE):
+            with _guarded(self, "read"):
+                page = self.collection.get(ids=list(ids[i : i + _PAGE]), include=include)
+            docs = page.get("documents") or [""] * len(page["ids"])
+            rows += [(c, m, t or "") for c, m, t in zip(page["ids"], page["metadatas"], docs) if m]
+        return rows
 
     def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[Hit]:
         """The ``n`` nearest chunks matching ``where``, nearest first; fewer when fewer match.
 
         ``n`` is not capped by ``count()``: Chroma (1.5) returns what there is, and ``[]`` for an empty
-        collection, while a ``count()`` costs ~9 ms a question at 100k chunks.
+        collection, while a ``count()`` costs ~9 ms a question at 100k chunks. A row without metadata (a
+        chunk deleted by another process that this process's vector index still holds) is left out.
         """
-        with _readable(self):
+        with _guarded(self, "read"):
             res = self.collection.query(
                 query_embeddings=[vector.tolist()],
                 n_results=n,
@@ -156,45 +244,52 @@ class ChromaStore:
                 include=["documents", "metadatas", "distances"],
             )
         return [
-            Hit(id=i, text=t, metadata=m, similarity=1.0 - float(d))
+            Hit(id=i, text=t or "", metadata=m, similarity=1.0 - float(d))
             for i, t, m, d in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+            if m
         ]
 
-    # -- writing -------------------------------------------------------------------------------------
+# -- writing -------------------------------------------------------------------------------------
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
         if not chunks:
             return
-        self.collection.upsert(
-            ids=[c.id for c in chunks],
-            embeddings=vectors.astype(np.float32),
-            documents=[c.text for c in chunks],
-            metadatas=[c.metadata() for c in chunks],
-        )
+        with _guarded(self, "written"):
+            self.collection.upsert(
+                ids=[c.id for c in chunks],
+                embeddings=vectors.astype(np.float32),
+                documents=[c.text for c in chunks],
+                metadatas=[c.metadata() for c in chunks],
+            )
 
     def delete(self, ids: Sequence[str]) -> None:
         for i in range(0, len(ids), _PAGE):
-            self.collection.delete(ids=list(ids[i : i + _PAGE]))
+            with _guarded(self, "written"):
+                self.collection.delete(ids=list(ids[i : i + _PAGE]))
 
-    def bump_version(self) -> int:
-        """Mark the collection as changed, for readers in other processes."""
-        # Read the metadata fresh: another process may have bumped it since we opened the collection.
-        self.collection = self.client.get_collection(self.name, embedding_function=None)
-        meta = dict(self.collection.metadata or {})
-        # A clock-based version never repeats, not even after a rebuild restarts the collection.
-        meta["version"] = max(int(meta.get("version", 0)) + 1, time.time_ns() // 1000)
-        meta["updated"] = time.time()
-        self.collection.modify(metadata=meta)
+    def bump_version(self, **extra: str) -> int:
+        """Mark the collection as changed, for readers in other processes (``extra``: metadata to record)."""
+        with _guarded(self, "written"):
+            # Read the metadata fresh: another process may have bumped it since we opened the collection.
+            col = self._collection = self.client.get_collection(self.name, embedding_function=None)
+            meta = dict(col.metadata or {})
+            # A clock-based version never repeats, not even after a rebuild restarts the collection.
+            meta["version"] = max(int(meta.get("version", 0)) + 1, time.time_ns() // 1000)
+            meta["updated"] = time.time()
+            meta.update(extra)
+            col.modify(metadata=meta)
+        self._own_versions.add(meta["version"])
         return meta["version"]
 
     def reset(self) -> None:
-        """Drop the collection and create it empty (``--rebuild``)."""
+        """Drop the collection and create it empty (``--rebuild``), whatever embedder built it."""
         from chromadb.errors import NotFoundError
 
-        try:
-            self.client.delete_collection(self.name)
-        except NotFoundError:
-            log.debug("collection %s did not exist", self.name)
-        self.collection = self._open()
+        with _guarded(self, "written"):
+            try:
+                self.client.delete_collection(self.name)
+            except NotFoundError:
+                log.debug("collection %s did not exist", self.name)
+        self._collection = self._open()

@@ -15,7 +15,7 @@ class Document:
     ``kept`` lists the (start, end) ranges of it that are news, not boilerplate.
     """
 
-    path: Path
+    path: Path  # absolute, symlinks resolved: the document's identity (see ``doc_id``)
     source: str  # file name, as shown to users
     text: str
     language: str  # ISO 639-1, e.g. "el"
@@ -23,6 +23,18 @@ class Document:
     sha256: str
     kept: tuple[tuple[int, int], ...]
     removed_lines: tuple[str, ...] = ()
+
+    @property
+    def doc_id(self) -> str:
+        return doc_id_for(self.path)
+
+
+def doc_id_for(path: str | Path) -> str:
+    """The stable id of the document at ``path`` (absolute, resolved): two folders can never share one,
+    and the same file keeps it whatever its content. Chunk ids begin with it."""
+    import hashlib
+
+    return hashlib.sha1(str(path).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -40,11 +52,17 @@ class Chunk:
     index: int  # position of the chunk in its document
     doc_sha256: str
     n_chunks: int
+    doc_id: str = ""
+    shape: str = ""  # the chunking settings that cut it (``Chunker.shape``): a change re-chunks the file
+    added: float = 0.0  # epoch seconds when this content of the document was indexed
 
-    def metadata(self) -> dict[str, str | int]:
+    def metadata(self) -> dict[str, str | int | float]:
         return {
             "source": self.source,
             "path": self.path,
+            "doc_id": self.doc_id,
+            "shape": self.shape,
+            "added": self.added,
             "language": self.language,
             "title": self.title,
             "start": self.start,
@@ -57,7 +75,13 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk, ranked. ``score`` is the fused score (higher is better)."""
+    """A retrieved chunk, ranked.
+
+    ``score`` means the same whatever the fusion: the fused score relative to the best passage of the
+    same result list, in [0, 1] (the first passage scores 1.0; 0.5 means half the best one's fused
+    score). It ranks passages of one question; it is not a probability and not comparable across
+    questions. ``dense_score`` (cosine similarity) and ``lexical_score`` (BM25) keep the raw evidence.
+    """
 
     id: str
     text: str
@@ -77,6 +101,30 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document, as a page lists it."""
+
+    doc_id: str  # stable: derived from the resolved path (``doc_id_for``)
+    path: str  # absolute
+    source: str  # file name shown to users
+    title: str
+    language: str
+    chunks: int
+    added: float | None  # epoch seconds when its current content was indexed; None when unknown
+    origin: Literal["upload", "folder"]  # "upload" when under ``settings.uploads_dir``
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """How far an ingest is: reported at least once per file and once per write batch."""
+
+    files_done: int
+    files_total: int
+    chunks_done: int  # chunks embedded so far
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Skipped:
     """A file that was not ingested, and why."""
 
@@ -92,6 +140,7 @@ class IngestReport:
     files_indexed: int = 0  # new or changed files (re)embedded
     files_unchanged: int = 0
     files_removed: int = 0
+    files_rechunked: int = 0  # unchanged files cut again because the chunking settings changed
     chunks_embedded: int = 0
     chunks_removed: int = 0
     chunks_total: int = 0
@@ -104,7 +153,8 @@ class IngestReport:
         langs = ", ".join(f"{k}: {v}" for k, v in sorted(self.languages.items())) or "none"
         lines = [
             f"files: {self.files_seen} seen, {self.files_indexed} indexed, {self.files_unchanged} unchanged, "
-            f"{self.files_removed} removed, {len(self.skipped)} skipped",
+            f"{self.files_removed} removed, {len(self.skipped)} skipped"
+            + (f" ({self.files_rechunked} re-chunked: the chunking settings changed)" if self.files_rechunked else ""),
             f"chunks: {self.chunks_embedded} embedded, {self.chunks_removed} removed, "
             f"{self.chunks_total} in the index",
             f"languages (documents): {langs}",

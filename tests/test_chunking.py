@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import GREEK, SEED_003_BOILERPLATE, SEED_LANGUAGES, SEEDS, TURKISH
 
-from rag.chunking import Chunker, chunk_id
+from rag.chunking import Chunker, chunk_id, language_of_id
 from rag.settings import Settings
 from rag.types import Chunk, Document
 
@@ -105,13 +105,40 @@ def test_chunk_ids_change_when_the_content_changes(loader, chunker: Chunker, tmp
     assert before.isdisjoint(after)
 
 
-def test_chunk_id_depends_on_file_name_content_hash_and_position() -> None:
-    base = chunk_id("a.txt", "f" * 64, 0)
+def test_chunk_id_depends_on_document_content_hash_shape_and_position() -> None:
+    base = chunk_id("el", "d" * 16, "f" * 64, "s" * 12, 0)
 
-    assert chunk_id("a.txt", "f" * 64, 0) == base
-    assert chunk_id("b.txt", "f" * 64, 0) != base
-    assert chunk_id("a.txt", "e" * 64, 0) != base
-    assert chunk_id("a.txt", "f" * 64, 1) != base
+    assert chunk_id("el", "d" * 16, "f" * 64, "s" * 12, 0) == base
+    assert chunk_id("el", "e" * 16, "f" * 64, "s" * 12, 0) != base  # another document (another path)
+    assert chunk_id("el", "d" * 16, "e" * 64, "s" * 12, 0) != base  # other content
+    assert chunk_id("el", "d" * 16, "f" * 64, "t" * 12, 0) != base  # other chunking settings
+    assert chunk_id("el", "d" * 16, "f" * 64, "s" * 12, 1) != base
+
+
+def test_a_chunk_id_tells_its_language(loader, chunker: Chunker) -> None:  # noqa: ANN001
+    chunks = chunker.split(load(loader, SEEDS / TURKISH))
+
+    assert {language_of_id(c.id) for c in chunks} == {"tr"}
+    assert language_of_id("0123456789abcdef-00003") is None  # an id from an index older than the prefix
+
+
+def test_same_name_files_in_two_folders_get_different_ids(loader, chunker: Chunker, tmp_path: Path) -> None:  # noqa: ANN001
+    for year in ("2024", "2025"):
+        (tmp_path / year).mkdir()
+        shutil.copy(SEEDS / TURKISH, tmp_path / year / "story.txt")
+
+    ids = [{c.id for c in chunker.split(load(loader, tmp_path / y / "story.txt"))} for y in ("2024", "2025")]
+
+    assert ids[0].isdisjoint(ids[1])
+
+
+def test_other_chunking_settings_give_other_ids_for_the_same_file(loader, embedder) -> None:  # noqa: ANN001
+    doc = load(loader, SEEDS / TURKISH)
+    plain = Chunker(256, 32, embedder.token_counter)
+    other_rules = Chunker(256, 32, embedder.token_counter, boilerplate=["^never$"])
+
+    assert plain.shape.key != other_rules.shape.key
+    assert {c.id for c in plain.split(doc)}.isdisjoint({c.id for c in other_rules.split(doc)})
 
 
 # -- sizes in the embedder's tokens -------------------------------------------------------------------------
