@@ -225,7 +225,7 @@ class Loader:
             return None
         if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
             return None
-        text = decode(raw, path.name, max(self.max_bytes, len(raw)))
+        text = file_text(raw, path.name, max(self.max_bytes, len(raw)))
         return None if isinstance(text, Skipped) else text
 
     def load(self, paths: Iterable[Path]) -> tuple[list[Document], list[Skipped]]:
