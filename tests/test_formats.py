@@ -97,3 +97,6 @@ def test_html_and_pdf_articles_are_ingested_and_spans_index_into_the_extracted_t
         # The span is meaningful: it cuts the passage's text out of the extracted article text.
         assert extracted[source][passage.start:passage.end] == passage.text
         assert words in passage.text
+        # The articles view shows the same extracted text, so highlights land where they should.
+        doc = next(d for d in rag.documents() if d.source == source)
+        assert rag.document_text(doc.doc_id) == extracted[source]
