@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 from dataclasses import replace
+from html import escape as html_escape
 from html import unescape as html_unescape
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -634,3 +635,42 @@ def test_a_page_open_to_the_network_without_a_login_warns_loudly(host: str, auth
     if warns:
         assert host in warning and "RAG_AUTH" in warning and warning in capsys.readouterr().err
     assert exposure_warning("0.0.0.0", True) is None and is_loopback("127.0.0.2")
+
+
+# -- the articles view -----------------------------------------------------------------------------------
+
+
+def test_the_articles_view_lists_every_article_and_says_where_it_comes_from(seeded_copy: Path, make_rag) -> None:
+    rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS))
+    page = ChatPage(rag)
+    table, _ = page.article_list()
+    assert table.count("<tr data-doc=") == 5 and table.count("articles folder") == 5
+    assert "Italian" in table and "Lavrov" in table
+    summary = page.summary()
+    assert summary.startswith("**5 articles** (3 in Greek, 1 in Italian, 1 in Turkish)")
+
+
+def test_an_article_opens_whole_with_the_cited_sentence_highlighted(seeded_copy: Path, make_rag) -> None:
+    rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS))
+    page = ChatPage(rag)
+    start = ARTICLE.index(SENTENCE)
+    doc = page.articles.find(ITALIAN, 0, 10)
+    reader, message = page.open_article(doc.doc_id, start, start + len(SENTENCE))
+    assert message == "" and f'<mark class="rag-hl" id="rag-hl">{html_escape(SENTENCE)}</mark>' in reader
+    assert html_unescape(re.sub(r"<[^>]+>", "", reader.split('<div class="rag-reader">', 1)[1])) == ARTICLE
+    assert "from the articles folder" in reader
+
+
+def test_an_uploaded_article_can_be_removed_and_a_folder_article_cannot(seeded_copy: Path, make_rag) -> None:
+    rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS))
+    page = ChatPage(rag)
+    page.uploads.submit("s", "festival.txt", GOOD_ARTICLE)
+    assert page.uploads.wait_idle(60)
+    upload = next(d for d in rag.documents() if d.origin == "upload")
+    folder = next(d for d in rag.documents() if d.origin == "folder")
+    message, _, _, _ = page.remove_article(folder.doc_id)
+    assert "comes from the articles folder" in message and len(rag.documents()) == 6
+    message, table, _, _ = page.remove_article(upload.doc_id)
+    assert "Removed" in message and "festival" not in table
+    assert len(rag.documents()) == 5 and not Path(upload.path).exists()
+    assert all(p.source != upload.source for p in rag.retrieve("Lantern Festival Port Velmora", top_k=5))
