@@ -357,9 +357,7 @@ class ChatPage:
             documents = self.articles.list()
         except RagError as exc:
             return f"<p>{markdown_text(str(exc))}</p>", gr.skip()
-        choices = [(f"{d.title} ({d.source})", d.doc_id) for d in
-                   sorted(documents, key=lambda d: (d.origin != "upload", -(d.added or 0), d.title))]
-        return render_articles(documents), gr.Dropdown(choices=choices)
+        return render_articles(documents), gr.Dropdown(choices=_article_choices(documents))
 
     def open_article(self, doc_id: str | None, start: int | None = None, end: int | None = None) -> tuple[Any, Any]:
         if not doc_id:
@@ -384,7 +382,8 @@ class ChatPage:
         if end <= start:
             start, end = pstart, pend
         reader, message = self.open_article(doc.doc_id, start, end)
-        return gr.Tabs(selected="articles"), gr.Dropdown(value=doc.doc_id), reader, message
+        picked = gr.Dropdown(choices=_article_choices(self.articles.list()), value=doc.doc_id)
+        return gr.Tabs(selected="articles"), picked, reader, message
 
     def remove_article(self, doc_id: str | None) -> tuple[Any, Any, Any, Any]:
         if not doc_id:
@@ -396,6 +395,12 @@ class ChatPage:
         self.forget_stats()
         table, choices = self.article_list()
         return markdown_text(message), table, choices, ""
+
+
+def _article_choices(documents: list) -> list[tuple[str, str]]:
+    """The article menu: uploads first, newest first."""
+    ordered = sorted(documents, key=lambda d: (d.origin != "upload", -(d.added or 0), d.title))
+    return [(f"{d.title} ({d.source})", d.doc_id) for d in ordered]
 
 
 def _original_name(path: Any) -> str:
@@ -499,10 +504,12 @@ def build_app(rag: RAG, *, status_every: float = 5.0) -> gr.Blocks:
         for trigger in (regenerate.click, chatbot.retry):
             answer_events.append(trigger(page.regenerate, [session], [chatbot, question], queue=False)
                                  .then(**respond))
-        # Stop and New chat cancel answers still waiting in the queue; a running one is stopped by them.
-        stop.click(page.stop, [session], answer_outputs, cancels=answer_events, queue=False)
+        # Stop and New chat end a running answer through its session (generation + model call cancelled),
+        # not with Gradio's `cancels=`: cancelling a running generator that way kept its concurrency slot,
+        # and the next question waited at "Queued" until the abandoned model call ended.
+        stop.click(page.stop, [session], answer_outputs, queue=False)
         for trigger in (new_chat.click, chatbot.clear):
-            trigger(page.new_chat, [session], answer_outputs, cancels=answer_events, queue=False)
+            trigger(page.new_chat, [session], answer_outputs, queue=False)
 
         refresh = dict(fn=page.refresh_status, inputs=[shown, model],
                        outputs=[status, model, language, shown, summary],

@@ -311,7 +311,7 @@ def render_stopped(text: str, passages: Sequence[Passage] = (), answer_id: str =
     """What was written before Stop, marked as stopped, with the passages it was written from."""
     body = _lines_html(_with_markers(text, _plain_chip)) if text else "<em>(nothing written yet)</em>"
     return _one_block(
-        f'<div class="rag-answer" data-mode="stopped"><div class="rag-text">{body}</div>'
+        f'<div class="rag-answer rag-answer-stopped"><div class="rag-text">{body}</div>'
         '<div class="rag-notice rag-stopped"><strong>Stopped</strong>: the answer was cut short where you '
         f'stopped it.</div>{_evidence_block(passages, answer_id, "Passages found")}</div>'
     )
