@@ -1,8 +1,10 @@
-"""Grounded answers: translate, retrieve, budget the prompt, stream from the LLM, cite, or fall back.
+"""Grounded answers: retrieve, choose the evidence sentences, show them, stream the model, check, cite.
 
-``Answerer.stream`` yields the answer's text pieces as they arrive, then one final ``Answer``.
-Without a reachable model it answers in retrieval-only mode: the best supporting sentences of the
-top passages, cited, with the reason the model was not used.
+``Answerer.stream`` returns an ``AnswerStream``: the evidence (numbered sentences with their exact
+spans) is ready as soon as retrieval ends, before the model reads a token; the model's text streams
+after it; the final ``Answer`` carries the citations and the checks a small model needs (language,
+unknown markers, unsupported claims). Without a reachable model the answer is the evidence itself
+(retrieval-only mode); when the articles hold nothing close to the question, it is the refusal.
 """
 
 from __future__ import annotations
@@ -16,26 +18,37 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from rag.citations import cite, supporting_sentences
+import numpy as np
+
+from rag.citations import cite, marker_numbers, sentence_spans, split_claims, strip_markers
 from rag.embedding import Embedder
 from rag.errors import LLMError
+from rag.evidence import NoAnswerGate, SentenceScores, prompt_tokens, score_sentences, select_evidence
 from rag.language import LanguageDetector
 from rag.llm import LLMBackend
 from rag.prompts import (
     RETRIEVAL_ONLY_INTRO,
     answer_messages,
-    condense_messages,
-    estimate_tokens,
     is_refusal,
+    language_name,
     refusal_sentence,
+    repair_language_messages,
     translation_messages,
 )
 from rag.retrieval import HybridRetriever
-from rag.types import Answer, Passage
+from rag.streaming import AnswerStream, Evidence
+from rag.types import Answer, Citation, Passage
 
 log = logging.getLogger(__name__)
 
 Turn = dict[str, str]  # {"role": "user"|"assistant", "content": ...}
+
+# A message this short cannot be searched alone ("And where?", "Και πού;"): it continues the last question.
+FOLLOW_UP_WORDS = 4
+# Passages whose sentences are scored for the evidence (the rest are still returned as passages).
+EVIDENCE_PASSAGES = 3
+# Below this many letters a language detector guesses; a short answer ("Wonsan [1].") is not checked.
+MIN_LANGUAGE_CHECK_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -45,8 +58,19 @@ class AskOptions:
     top_k: int
     language: str | None = None  # only passages in this language
     sources: tuple[str, ...] | None = None
-    translate: bool = True
+    translate: bool = False
     temperature: float | None = None
+
+
+@dataclass(frozen=True)
+class _Search:
+    """The passages found for one message, and the question text they were found with."""
+
+    query: str
+    context: str  # the earlier question given to the model with a follow-up, or ""
+    passages: list[Passage]
+    scores: SentenceScores
+    unanswerable: bool
 
 
 def parse_translations(reply: str, languages: Sequence[str]) -> dict[str, str]:
@@ -68,21 +92,14 @@ def parse_translations(reply: str, languages: Sequence[str]) -> dict[str, str]:
     return {k: v.strip() for k, v in found.items() if k in languages and v.strip()}
 
 
-def fit_passages(
-    passages: Sequence[Passage], question: str, language: str, context_window: int, answer_tokens: int
-) -> tuple[list[Passage], int]:
-    """The passages that fit the context window, dropping the lowest-ranked first; and how many were dropped."""
-    kept = list(passages)
-    while kept:
-        prompt = answer_messages(question, kept, language)
-        if sum(estimate_tokens(m["content"]) for m in prompt) + answer_tokens <= context_window:
-            break
-        kept.pop()
-    return kept, len(passages) - len(kept)
+def _snippet(c: Citation) -> Passage:
+    """An evidence snippet as a passage of its own (its text, its span), for citing inside it."""
+    p = c.passage
+    return replace(p, text=c.sentence, start=c.start, end=c.end)
 
 
 class Answerer:
-    """Runs one question through translation, retrieval, generation and citation."""
+    """Runs one question through retrieval, evidence selection, generation, checks and citation."""
 
     def __init__(
         self,
@@ -95,6 +112,8 @@ class Answerer:
         translation_weight: float = 0.5,
         max_answer_tokens: int = 512,
         history_turns: int = 6,
+        evidence_tokens: int = 320,
+        no_answer_threshold: float = 0.0,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
@@ -104,10 +123,23 @@ class Answerer:
         self.translation_weight = translation_weight
         self.max_answer_tokens = max_answer_tokens
         self.history_turns = history_turns
+        self.evidence_tokens = evidence_tokens
+        self.gate = NoAnswerGate(no_answer_threshold)
         self._translations: OrderedDict[tuple, dict[str, str]] = OrderedDict()
         self._translations_lock = threading.Lock()  # answers run concurrently on the chat page
 
-    # -- steps ---------------------------------------------------------------------------------------
+    # -- retrieval: the one path `RAG.retrieve`, `rag search`, the evaluation and answers share --------
+
+    def retrieve(self, question: str, opts: AskOptions, question_language: str,
+                 translations: dict[str, str] | None = None) -> list[Passage]:
+        """The fused top passages for the question (and its translations, each weighted)."""
+        rank = self.retriever.rank
+        rankings = [rank(question, language=opts.language, sources=opts.sources, query_language=question_language)]
+        weights = [1.0]
+        for lang, text in (translations or {}).items():
+            rankings.append(rank(text, language=opts.language, sources=opts.sources, query_language=lang))
+            weights.append(self.translation_weight)
+        return self.retriever.fuse(rankings, weights, opts.top_k)
 
     def translate(self, question: str, source_language: str, languages: Sequence[str]) -> dict[str, str]:
         """The question in each of ``languages`` (one LLM call, cached). Never raises: {} on failure."""
@@ -130,130 +162,197 @@ class Answerer:
                 self._translations.popitem(last=False)
         return result
 
-    def condense(self, message: str, history: Sequence[Turn]) -> str:
-        """A follow-up rewritten into a standalone question using the recent history."""
-        recent = list(history)[-2 * self.history_turns :] if self.history_turns else []
-        if not recent:
-            return message
-        if self.llm.health().ok:
-            try:
-                reply = self.llm.complete(condense_messages(message, recent), temperature=0.0, max_tokens=120)
-                standalone = reply.strip().strip('"').splitlines()[0].strip() if reply.strip() else ""
-                if standalone:
-                    return standalone
-            except LLMError as exc:
-                log.warning("could not condense the follow-up: %s", exc)
-        # No model: search with the previous question as context, so "And where?" still finds something.
-        last_user = next((t["content"] for t in reversed(recent) if t.get("role") == "user"), "")
-        return f"{last_user} {message}".strip()
+    def _search(self, query: str, language: str, opts: AskOptions, context: str = "") -> _Search:
+        passages = self.retrieve(query, opts, language)
+        # Embedding sentences is the evidence's cost on a CPU (~0.1 s a sentence under load): the top
+        # passages hold the answer sentences (docs/evaluation.md), the rest stay passages, not evidence.
+        scores = score_sentences(query, language, passages[:EVIDENCE_PASSAGES], self.embedder.embed_query,
+                                 self.embedder.embed_sentences)
+        return _Search(query, context, passages, scores, not passages or self.gate.unanswerable(scores))
 
-    def retrieve(self, question: str, opts: AskOptions, languages: Sequence[str], use_llm: bool
-                 ) -> tuple[list[Passage], dict[str, str], float, float]:
-        """Passages for the question and its translations: (passages, translations, retrieve ms, translate ms)."""
-        qlang = self.detector.detect(question)
-        translations: dict[str, str] = {}
-        t0 = time.perf_counter()
-        if opts.translate and use_llm:
-            translations = self.translate(question, qlang, languages)
-        translate_ms = (time.perf_counter() - t0) * 1000
-        t1 = time.perf_counter()
-        rankings = [self.retriever.rank(question, language=opts.language, sources=opts.sources, query_language=qlang)]
-        weights = [1.0]
-        for lang, text in translations.items():
-            rankings.append(
-                self.retriever.rank(text, language=opts.language, sources=opts.sources, query_language=lang)
-            )
-            weights.append(self.translation_weight)
-        passages = self.retriever.fuse(rankings, weights, opts.top_k)
-        return passages, translations, (time.perf_counter() - t1) * 1000, translate_ms
+    def search(self, message: str, language: str, opts: AskOptions, history: Sequence[Turn] = ()) -> _Search:
+        """Passages for a message of a conversation, without letting an earlier topic leak into a new one.
+
+        The message is searched alone. The earlier question joins it only when the message is too short
+        to stand alone ("And where?"), or when the message alone finds nothing close and, searched with
+        the earlier question, finds sentences close to the message itself (an ambiguous follow-up such as
+        "How long did his talks with her last?"). A new topic keeps its own passages.
+        """
+        recent = list(history)[-2 * self.history_turns:] if self.history_turns else []
+        previous = next((t["content"] for t in reversed(recent) if t.get("role") == "user"), "")
+        if previous and len(re.findall(r"\w+", message)) <= FOLLOW_UP_WORDS:
+            return self._search(f"{previous} {message}", language, opts, context=previous)
+        own = self._search(message, language, opts)
+        if not previous or not own.unanswerable:
+            return own
+        joined = self._search(f"{previous} {message}", language, opts, context=previous)
+        alone = score_sentences(message, language, joined.passages[:EVIDENCE_PASSAGES], self.embedder.embed_query,
+                                self.embedder.embed_sentences)
+        if joined.passages and not self.gate.unanswerable(alone):
+            return joined
+        return own
 
     # -- the whole question --------------------------------------------------------------------------
 
-    def stream(
-        self, question: str, opts: AskOptions, languages: Sequence[str], history: Sequence[Turn] = ()
-    ) -> Iterator[str | Answer]:
+    def stream(self, question: str, opts: AskOptions, languages: Sequence[str],
+               history: Sequence[Turn] = ()) -> AnswerStream:
+        cancelled = threading.Event()
+        return AnswerStream(self._events(question, opts, languages, history, cancelled), cancelled)
+
+    def _events(self, question: str, opts: AskOptions, languages: Sequence[str], history: Sequence[Turn],
+                cancelled: threading.Event) -> Iterator[Evidence | str | Answer]:
         started = time.perf_counter()
-        language = self.detector.detect(question)
+        language = self.detector.detect(question)  # once per question: retrieval and the answer use it
         health = self.llm.health()
-        standalone = self.condense(question, history) if history else question
-        passages, translations, retrieve_ms, translate_ms = self.retrieve(standalone, opts, languages, health.ok)
+        found = self.search(question, language, opts, history)
+        retrieve_ms = _ms(started)
+        evidence = [] if found.unanswerable else select_evidence(
+            found.passages[:EVIDENCE_PASSAGES], found.scores, self._evidence_budget(health.ok), support_threshold=self.support_threshold)
+        yield Evidence(passages=() if found.unanswerable else tuple(found.passages), citations=tuple(evidence),
+                       question_language=language, unanswerable=found.unanswerable)
         base = Answer(
-            text="", citations=(), passages=tuple(passages), refused=False, language=language,
+            text="", citations=(), passages=tuple(found.passages), refused=False, language=language,
             model=self.llm.model if health.ok else None, mode="llm" if health.ok else "retrieval-only",
-            question=question, standalone_question=standalone, translations=translations,
-            retrieve_ms=retrieve_ms, translate_ms=translate_ms,
+            question=question, standalone_question=found.query, retrieve_ms=retrieve_ms,
+            evidence_ms=_ms(started), evidence=tuple(evidence), unanswerable=found.unanswerable,
         )
+        if found.unanswerable or not evidence:
+            text = refusal_sentence(language)
+            yield text
+            notice = None if health.ok else f"retrieval-only: {health.message}"
+            yield replace(base, text=text, refused=True, notice=notice, total_ms=_ms(started))
+            return
         if not health.ok:
             answer = self._retrieval_only(base, health.message, started)
             yield answer.text
             yield answer
             return
-        if not passages:
-            text = refusal_sentence(language)
-            yield text
-            yield replace(base, text=text, refused=True, total_ms=_ms(started))
-            return
-        yield from self._generate(base, standalone, language, opts, started)
+        if opts.translate:
+            base, evidence = self._add_translated(base, evidence, found, opts, languages)
+        yield from self._generate(base, evidence, found, opts, started, cancelled)
 
-    def _generate(self, base: Answer, question: str, language: str, opts: AskOptions, started: float
-                  ) -> Iterator[str | Answer]:
-        kept, dropped = fit_passages(
-            base.passages, question, language, self.llm.context_window(), self.max_answer_tokens
-        )
-        if dropped:
-            log.info("dropped %d lowest-ranked passages to fit the context window", dropped)
-        if not kept:
-            reason = (f"no passage fits the model's context window ({self.llm.context_window()} tokens) with "
-                      f"{self.max_answer_tokens} tokens kept for the answer; raise RAG_NUM_CTX or lower "
-                      f"RAG_MAX_ANSWER_TOKENS")
-            answer = self._retrieval_only(base, reason, started)
-            yield answer.text
-            yield answer
-            return
+    def _evidence_budget(self, with_model: bool) -> int:
+        if not with_model:
+            return self.evidence_tokens
+        # The prompt must leave room for the answer inside the model's context window.
+        room = self.llm.context_window() - self.max_answer_tokens - 400
+        return max(64, min(self.evidence_tokens, room))
+
+    def _add_translated(self, base: Answer, evidence: list[Citation], found: _Search, opts: AskOptions,
+                        languages: Sequence[str]) -> tuple[Answer, list[Citation]]:
+        """Translation, when on, runs after the evidence is out: it can only add sentences, numbered on."""
+        t0 = time.perf_counter()
+        translations = self.translate(found.query, base.language, languages)
+        if not translations:
+            return replace(base, translate_ms=_ms(t0)), evidence
+        fused = self.retrieve(found.query, opts, base.language, translations)
+        seen = {p.id for p in found.passages}
+        extra = [p for p in fused if p.id not in seen]
+        used = sum(prompt_tokens(c.sentence) + 12 for c in evidence)
+        more: list[Citation] = []
+        if extra and used < self.evidence_tokens:
+            extra = extra[:EVIDENCE_PASSAGES]
+            scores = score_sentences(found.query, base.language, extra, self.embedder.embed_query,
+                                     self.embedder.embed_sentences)
+            more = [replace(c, number=c.number + len(evidence))
+                    for c in select_evidence(extra, scores, self.evidence_tokens - used, max_snippets=2,
+                                             support_threshold=self.support_threshold)]
+        evidence = evidence + more
+        return replace(base, passages=base.passages + tuple(extra), evidence=tuple(evidence),
+                       translations=translations, translate_ms=_ms(t0)), evidence
+
+    def _generate(self, base: Answer, evidence: list[Citation], found: _Search, opts: AskOptions, started: float,
+                  cancelled: threading.Event) -> Iterator[str | Answer]:
+        messages = answer_messages(base.question, evidence, base.language, context=found.context)
+        base = replace(base, prompt_tokens=sum(prompt_tokens(m["content"]) for m in messages))
         pieces: list[str] = []
         first_token_ms = None
         notice = None
         incomplete = False
+        stream = self.llm.stream(messages, temperature=opts.temperature)
         try:
-            for piece in self.llm.stream(answer_messages(question, kept, language), temperature=opts.temperature):
+            for piece in stream:
                 if first_token_ms is None:
                     first_token_ms = _ms(started)
                 pieces.append(piece)
                 yield piece
+                if cancelled.is_set():
+                    incomplete, notice = True, "stopped: the answer was cancelled before it ended"
+                    break
         except LLMError as exc:
             if not pieces:
-                answer = self._retrieval_only(replace(base, passages=tuple(kept)), str(exc), started)
+                answer = self._retrieval_only(base, str(exc), started)
                 yield answer.text
                 yield answer
                 return
             incomplete, notice = True, f"the answer is incomplete: {exc}"
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # closes the model's HTTP stream when the answer was cancelled
         raw = "".join(pieces).strip()
-        refused = is_refusal(raw)
-        if refused:
-            text, citations = refusal_sentence(language), []
-        else:
-            text, citations = cite(raw, kept, self.embedder.embed_query, self.embedder.embed_sentences,
-                                   self.support_threshold)
-        yield replace(
-            base, text=text, citations=tuple(citations), passages=tuple(kept), refused=refused,
-            truncated=dropped > 0, dropped_passages=dropped, incomplete=incomplete, notice=notice,
-            first_token_ms=first_token_ms, total_ms=_ms(started),
-        )
+        answer = self._finish(base, raw, messages, evidence, first_token_ms, incomplete, notice, opts)
+        yield replace(answer, total_ms=_ms(started))
+
+    def _finish(self, base: Answer, raw: str, messages: list[dict[str, str]], evidence: list[Citation],
+                first_token_ms: float | None, incomplete: bool, notice: str | None, opts: AskOptions) -> Answer:
+        """Checks (language, unknown markers, unsupported claims) and citations of the model's reply."""
+        done = replace(base, first_token_ms=first_token_ms, incomplete=incomplete, notice=notice)
+        if is_refusal(raw):
+            return replace(done, text=refusal_sentence(base.language), refused=True)
+        wrong_language = False
+        if not incomplete and self._wrong_language(raw, base.language):
+            try:
+                repaired = self.llm.complete(repair_language_messages(messages, raw, base.language),
+                                             temperature=opts.temperature).strip()
+            except LLMError as exc:
+                log.warning("could not repair the answer's language: %s", exc)
+                repaired = ""
+            if repaired and not self._wrong_language(repaired, base.language):
+                raw = repaired
+            else:
+                wrong_language = True
+                notice = (f"the model answered in {language_name(self.detector.detect(strip_markers(raw)))}, "
+                          f"not {language_name(base.language)}")
+        unknown = tuple(sorted({n for n in marker_numbers(raw) if not 1 <= n <= len(evidence)}))
+        snippets = [_snippet(c) for c in evidence]
+        text, citations = cite(raw, snippets, self.embedder.embed_query, self.embedder.embed_sentences,
+                               self.support_threshold)
+        # Citations point at the retrieved passage; the sentence and span are the words inside the snippet.
+        by_number = {c.number: c.passage for c in evidence}
+        citations = [replace(c, passage=by_number[c.number]) for c in citations]
+        return replace(done, text=text, citations=tuple(citations), wrong_language=wrong_language,
+                       unknown_citations=unknown, unsupported_claims=self._unsupported(text, snippets),
+                       notice=notice or done.notice)
+
+    def _wrong_language(self, text: str, language: str) -> bool:
+        plain = strip_markers(text)
+        if len(re.sub(r"\W", "", plain)) < MIN_LANGUAGE_CHECK_CHARS:
+            return False
+        return self.detector.detect(plain) != language
+
+    def _unsupported(self, text: str, snippets: Sequence[Passage]) -> tuple[str, ...]:
+        """Claims whose best sentence (in the snippets they cite, or in any when they cite none) is weak."""
+        out = []
+        for claim in split_claims(text):
+            cited = [snippets[n - 1] for n in claim.numbers if 1 <= n <= len(snippets)] or list(snippets)
+            sentences = [p.text[s:e] for p in cited for s, e in (sentence_spans(p.text) or [(0, len(p.text))])]
+            if not sentences:
+                continue
+            best = float(np.max(self.embedder.embed_sentences(sentences) @ self.embedder.embed_query(claim.text)))
+            if best < self.support_threshold:
+                out.append(claim.text)
+        return tuple(out)
 
     def _retrieval_only(self, base: Answer, reason: str, started: float) -> Answer:
-        top = list(base.passages[:3])
-        citations = supporting_sentences(
-            base.standalone_question or base.question, top, self.embedder.embed_query,
-            self.embedder.embed_sentences, self.support_threshold,
-        )
+        """The evidence as the answer: the best sentences, cited, and why the model was not used."""
+        shown = list(base.evidence[:3])
         intro = RETRIEVAL_ONLY_INTRO.get(base.language, RETRIEVAL_ONLY_INTRO["en"])
-        lines = [intro] + [f"- {' '.join(c.sentence.split())} [{c.number}]" for c in citations]
-        text = "\n".join(lines) if citations else refusal_sentence(base.language)
-        return replace(
-            base, text=text, citations=tuple(citations), mode="retrieval-only", model=None,
-            refused=not citations, notice=f"retrieval-only: {reason}", total_ms=_ms(started),
-        )
+        text = "\n".join([intro] + [f"- {' '.join(c.sentence.split())} [{c.number}]" for c in shown])
+        return replace(base, text=text, citations=tuple(shown), mode="retrieval-only", model=None,
+                       refused=False, notice=f"retrieval-only: {reason}", total_ms=_ms(started))
 
 
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
+

@@ -69,25 +69,28 @@ def _ask_options(args: argparse.Namespace) -> dict:
 
 
 def _stream_answer(rag, question: str, history: list, options: dict, as_json: bool):  # noqa: ANN001, ANN202
-    """Print the answer as it streams (unless JSON), then its sources; return the Answer."""
-    from rag.render import render_answer_text
-    from rag.types import Answer
+    """Print the evidence as soon as it is found, then the answer as it streams, then its sources."""
+    from rag.render import render_answer_text, render_evidence
 
-    answer = None
-    streamed = False
-    for item in rag.stream(question, history=history, **options):
-        if isinstance(item, Answer):
-            answer = item
-        elif not as_json:
-            print(item, end="", flush=True)
-            streamed = True
-    assert answer is not None
+    stream = rag.stream(question, history=history, **options)
     if as_json:
+        answer = stream.answer
         print(json.dumps(asdict(answer), ensure_ascii=False, indent=2, default=str))
         return answer
-    if streamed:
-        print()
-    # The streamed text may differ from the final one (repaired markers): print the sources block.
+    evidence = stream.evidence
+    if evidence.citations:
+        print(render_evidence(evidence), end="\n\n", flush=True)
+    streamed = []
+    try:
+        for piece in stream:
+            print(piece, end="", flush=True)
+            streamed.append(piece)
+    except KeyboardInterrupt:  # Ctrl-C stops the model, keeps what it said
+        stream.cancel()
+    answer = stream.answer
+    print()
+    if answer.text.strip() != "".join(streamed).strip():  # markers repaired, or rewritten in the right language
+        print(f"\n{answer.text}")
     rendered = render_answer_text(answer)
     sources = rendered.split("\n\nSources:", 1)
     if answer.notice:

@@ -37,3 +37,7 @@ class LLMError(RagError):
 
 class QuestionSetError(RagError):
     """An evaluation question set is invalid; the message lists ``file:line: problem`` entries."""
+
+
+class QuestionTooLongError(RagError, ValueError):
+    """A question longer than ``RAG_MAX_QUESTION_CHARS``; refused before any embedding."""

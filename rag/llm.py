@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -47,12 +47,17 @@ class Health:
         return self.reachable and self.model_available
 
 
+Clock = Callable[[], float]
+
+
 class LLMBackend(Protocol):
     """What the answerer needs from a language model."""
 
     model: str
 
     def health(self, refresh: bool = False) -> Health: ...
+
+    def context_window(self) -> int: ...
 
     def stream(self, messages: Messages, *, temperature: float | None = None,
                max_tokens: int | None = None) -> Iterator[str]: ...
@@ -62,14 +67,20 @@ class LLMBackend(Protocol):
 
 
 class _CachedHealth:
-    def __init__(self) -> None:
+    """The last probe's result, reused for ``ttl`` seconds of ``clock`` (injectable: tests need no sleep)."""
+
+    def __init__(self, ttl: float = HEALTH_TTL, clock: Clock = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._value: Health | None = None
+        self._at = 0.0
+        self.ttl = ttl
+        self.clock = clock
 
-    def get(self, probe, refresh: bool) -> Health:  # noqa: ANN001
+    def get(self, probe: Callable[[], Health], refresh: bool) -> Health:
         with self._lock:
-            if refresh or self._value is None or time.monotonic() - self._value.checked_at > HEALTH_TTL:
-                self._value = probe()
+            now = self.clock()
+            if refresh or self._value is None or now - self._at > self.ttl:
+                self._value, self._at = probe(), now
             return self._value
 
     def invalidate(self) -> None:
@@ -96,13 +107,21 @@ class _LlamaIndexBackend:
 
     def stream(self, messages: Messages, *, temperature: float | None = None,
                max_tokens: int | None = None) -> Iterator[str]:
+        """The reply's pieces; closing this generator (a cancelled answer) closes the HTTP stream."""
+        chunks = None
         try:
-            for chunk in self._llm(temperature, max_tokens).stream_chat(_to_messages(messages)):
+            chunks = self._llm(temperature, max_tokens).stream_chat(_to_messages(messages))
+            for chunk in chunks:
                 if chunk.delta:
                     yield chunk.delta
+        except GeneratorExit:
+            raise
         except Exception as exc:
             self._health.invalidate()
             raise self.explain(exc) from exc
+        finally:
+            if chunks is not None:
+                chunks.close()
 
     def complete(self, messages: Messages, *, temperature: float | None = None,
                  max_tokens: int | None = None) -> str:
@@ -114,15 +133,32 @@ class _LlamaIndexBackend:
 
 
 class OllamaBackend(_LlamaIndexBackend):
-    """A model served by Ollama. ``num_ctx`` is always sent, capped by the model's own context length."""
+    """A model served by Ollama. ``num_ctx`` is always sent, capped by the model's own context length.
+
+    One ``ollama.Client`` (injectable) serves every request, and llama-index's ``Ollama`` is built once
+    per (temperature, answer length, context) around it, not once per question.
+    """
 
     backend = "ollama"
 
-    def __init__(self, settings: Settings, model: str | None = None) -> None:
+    def __init__(self, settings: Settings, model: str | None = None, *, client: Any | None = None,
+                 health_ttl: float = HEALTH_TTL, clock: Clock = time.monotonic) -> None:
         self.settings = settings
         self.model = model or settings.llm_model
         self.url = settings.ollama_host.rstrip("/")
-        self._health = _CachedHealth()
+        self._health = _CachedHealth(health_ttl, clock)
+        self._client = client
+        self._probe_client: Any | None = None
+        self._llms: dict[tuple, Any] = {}
+        self._llms_lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import ollama
+
+            self._client = ollama.Client(host=self.url, timeout=self.settings.request_timeout)
+        return self._client
 
     # -- health --------------------------------------------------------------------------------------
 
@@ -132,7 +168,9 @@ class OllamaBackend(_LlamaIndexBackend):
     def _probe(self) -> Health:
         import ollama
 
-        client = ollama.Client(host=self.url, timeout=HEALTH_TIMEOUT)
+        if self._probe_client is None:  # its own short timeout: a hung Ollama costs a probe seconds, not minutes
+            self._probe_client = ollama.Client(host=self.url, timeout=HEALTH_TIMEOUT)
+        client = self._probe_client
         base = dict(model=self.model, backend=self.backend, url=self.url)
         try:
             models = tuple(m.model for m in client.list().models if m.model)
@@ -165,15 +203,16 @@ class OllamaBackend(_LlamaIndexBackend):
     def _llm(self, temperature: float | None, max_tokens: int | None):  # noqa: ANN202
         from llama_index.llms.ollama import Ollama
 
-        return Ollama(
-            model=self.model,
-            base_url=self.url,
-            request_timeout=self.settings.request_timeout,
-            temperature=self.settings.temperature if temperature is None else temperature,
-            context_window=self.context_window(),
-            keep_alive=self.settings.keep_alive,
-            additional_kwargs={"num_predict": max_tokens or self.settings.max_answer_tokens},
-        )
+        key = (self.settings.temperature if temperature is None else temperature,
+               max_tokens or self.settings.max_answer_tokens, self.context_window())
+        with self._llms_lock:
+            if key not in self._llms:
+                self._llms[key] = Ollama(
+                    model=self.model, base_url=self.url, request_timeout=self.settings.request_timeout,
+                    temperature=key[0], context_window=key[2], keep_alive=self.settings.keep_alive,
+                    additional_kwargs={"num_predict": key[1]}, client=self.client,
+                )
+            return self._llms[key]
 
     def explain(self, exc: Exception) -> LLMError:
         import ollama
@@ -194,11 +233,14 @@ class OpenAICompatibleBackend(_LlamaIndexBackend):
 
     backend = "openai"
 
-    def __init__(self, settings: Settings, model: str | None = None) -> None:
+    def __init__(self, settings: Settings, model: str | None = None, *, health_ttl: float = HEALTH_TTL,
+                 clock: Clock = time.monotonic) -> None:
         self.settings = settings
         self.model = model or settings.llm_model
         self.url = settings.openai_base_url.rstrip("/")
-        self._health = _CachedHealth()
+        self._health = _CachedHealth(health_ttl, clock)
+        self._llms: dict[tuple, Any] = {}
+        self._llms_lock = threading.Lock()
 
     def health(self, refresh: bool = False) -> Health:
         return self._health.get(self._probe, refresh)
@@ -222,17 +264,16 @@ class OpenAICompatibleBackend(_LlamaIndexBackend):
     def _llm(self, temperature: float | None, max_tokens: int | None):  # noqa: ANN202
         from llama_index.llms.openai_like import OpenAILike
 
-        return OpenAILike(
-            model=self.model,
-            api_base=self.url,
-            api_key=self.settings.openai_api_key,
-            is_chat_model=True,
-            context_window=self.settings.num_ctx,
-            max_tokens=max_tokens or self.settings.max_answer_tokens,
-            temperature=self.settings.temperature if temperature is None else temperature,
-            timeout=self.settings.request_timeout,
-            max_retries=0,
-        )
+        key = (self.settings.temperature if temperature is None else temperature,
+               max_tokens or self.settings.max_answer_tokens)
+        with self._llms_lock:
+            if key not in self._llms:
+                self._llms[key] = OpenAILike(
+                    model=self.model, api_base=self.url, api_key=self.settings.openai_api_key,
+                    is_chat_model=True, context_window=self.settings.num_ctx, max_tokens=key[1],
+                    temperature=key[0], timeout=self.settings.request_timeout, max_retries=0,
+                )
+            return self._llms[key]
 
     def explain(self, exc: Exception) -> LLMError:
         import openai

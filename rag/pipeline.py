@@ -14,7 +14,7 @@ from typing import Any
 from rag.answering import Answerer, AskOptions, Turn
 from rag.chunking import Chunker
 from rag.embedding import Embedder, build_embedder
-from rag.errors import EmptyIndexError, IngestError
+from rag.errors import EmptyIndexError, IngestError, QuestionTooLongError
 from rag.indexing import Indexer, ensure_lexical_fresh, index_stats
 from rag.language import LanguageDetector
 from rag.lexical import LexicalIndex
@@ -23,6 +23,7 @@ from rag.loading import BoilerplateFilter, Loader
 from rag.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
 from rag.store import ChromaStore, connect, reopen_embedded
+from rag.streaming import AnswerStream
 from rag.types import Answer, DocumentInfo, IndexStats, IngestProgress, IngestReport, Passage, doc_id_for
 
 log = logging.getLogger(__name__)
@@ -178,13 +179,43 @@ class RAG:
         top_k: int | None = None,
         language: str | None = None,
         sources: Sequence[str] | None = None,
+        *,
+        translate: bool | None = None,
     ) -> list[Passage]:
-        """The ``top_k`` passages for ``question``, in any language; filter by passage language or file."""
+        """The ``top_k`` passages for ``question``, in any language; filter by passage language or file.
+
+        The same retrieval answers use (with the model's translations when ``translate``, default the
+        setting, is on and a model is reachable).
+        """
+        self._check_question(question)
+        self._ensure_ready()
+        opts = self._options(top_k, language, sources, translate)
+        answerer = self._answerer(None)
+        qlang = self.detector.detect(question)
+        translations = None
+        if opts.translate and self.llm.health().ok:
+            translations = answerer.translate(question, qlang, self.lexical.languages)
+        return answerer.retrieve(question, opts, qlang, translations)
+
+    def _check_question(self, question: str) -> None:
         if not question.strip():
             raise ValueError("the question is empty")
-        self._ensure_ready()
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionTooLongError(
+                f"the question is {len(question)} characters long; the limit is {limit} "
+                f"(ask something shorter, or raise RAG_MAX_QUESTION_CHARS)"
+            )
+
+    def _options(self, top_k: int | None, language: str | None, sources: Sequence[str] | None,
+                 translate: bool | None, temperature: float | None = None) -> AskOptions:
         k = self.settings.top_k if top_k is None else top_k
-        return self.retriever.retrieve(question, k, language=language, sources=self._resolve_sources(sources))
+        if k < 1:
+            raise ValueError("top_k must be at least 1")
+        return AskOptions(
+            top_k=k, language=language, sources=tuple(self._resolve_sources(sources) or ()) or None,
+            translate=self.settings.translate if translate is None else translate, temperature=temperature,
+        )
 
     def _resolve_sources(self, sources: Sequence[str] | None) -> list[str] | None:
         """Sources as the store filters them: file names and document ids as given; a relative path
@@ -249,12 +280,7 @@ class RAG:
 
     def ask(self, question: str, *, history: Sequence[Turn] = (), **options: Any) -> Answer:
         """A grounded, cited answer in the question's language (see ``stream`` for the options)."""
-        answer = None
-        for item in self.stream(question, history=history, **options):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None  # stream always ends with the Answer
-        return answer
+        return self.stream(question, history=history, **options).answer
 
     def stream(
         self,
@@ -267,24 +293,18 @@ class RAG:
         translate: bool | None = None,
         model: str | None = None,
         temperature: float | None = None,
-    ) -> Iterator[str | Answer]:
-        """Yield the answer's text as it is generated, then the final ``Answer``.
+    ) -> AnswerStream:
+        """The answer as an ``AnswerStream``: ``.evidence`` first, then iterate for the text, ``.answer`` last.
 
-        ``history`` (earlier ``{"role", "content"}`` turns) turns a follow-up into a standalone
-        question; ``translate`` (default: the setting) searches with the question translated into
-        every language of the index too; ``model`` overrides the model for this question.
+        ``history`` (earlier ``{"role", "content"}`` turns) lets a follow-up ("And where?") continue the
+        last question; ``translate`` (default: the setting) also searches with the question translated by
+        the model; ``model`` overrides the model for this question. The question is checked (empty, too
+        long) and the index found non-empty here; everything else runs as the stream is read.
         """
-        if not question.strip():
-            raise ValueError("the question is empty")
-        k = self.settings.top_k if top_k is None else top_k
-        if k < 1:
-            raise ValueError("top_k must be at least 1")
+        self._check_question(question)
+        opts = self._options(top_k, language, sources, translate, temperature)
         self._ensure_ready()
-        opts = AskOptions(
-            top_k=k, language=language, sources=tuple(sources) if sources else None,
-            translate=self.settings.translate if translate is None else translate, temperature=temperature,
-        )
-        yield from self._answerer(model).stream(question, opts, self.lexical.languages, history)
+        return self._answerer(model).stream(question, opts, self.lexical.languages, history)
 
     def evaluate(self, path: str | Path | Sequence[str | Path], **options: Any):  # noqa: ANN201 - EvalReport
         """Score retrieval (and answers, with a model) on a question set; see ``rag eval --help``."""
@@ -293,7 +313,7 @@ class RAG:
         return evaluate(self, path, **options)
 
     def chat(self, message: str, history: Sequence[Turn] = (), **options: Any) -> Answer:
-        """Answer a message in a conversation: follow-ups are rewritten with the recent history."""
+        """Answer a message in a conversation: a follow-up continues the last question, a new topic does not."""
         return self.ask(message, history=history, **options)
 
     def _answerer(self, model: str | None) -> Answerer:
@@ -307,6 +327,7 @@ class RAG:
                     self.retriever, self.embedder, self.detector, self._llms[name],
                     support_threshold=s.support_threshold, translation_weight=s.translation_weight,
                     max_answer_tokens=s.max_answer_tokens, history_turns=s.history_turns,
+                    evidence_tokens=s.evidence_tokens, no_answer_threshold=s.no_answer_threshold,
                 )
             return self._answerers[name]
 

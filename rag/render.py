@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rag.streaming import Evidence
     from rag.types import Answer, Passage
 
 
@@ -32,4 +33,13 @@ def render_answer_text(answer: Answer) -> str:
             flag = f" ({', '.join(flags)})" if flags else ""
             lines.append(f"[{c.number}] {c.passage.source} [{c.passage.language}] chars {c.start}-{c.end}{flag}")
             lines.append(f"    \u201c{' '.join(c.sentence.split())}\u201d")
+    return "\n".join(lines)
+
+
+def render_evidence(evidence: Evidence) -> str:
+    """The numbered sentences an answer rests on, shown before the model's text."""
+    lines = ["Evidence:"]
+    for c in evidence.citations:
+        lines.append(f"[{c.number}] {c.passage.source} [{c.passage.language}] chars {c.start}-{c.end}")
+        lines.append(f"    \u201c{' '.join(c.sentence.split())}\u201d")
     return "\n".join(lines)

@@ -112,14 +112,32 @@ class Settings(BaseSettings):
     )
     max_answer_tokens: int = Field(512, ge=16, description="Tokens reserved for the answer.")
     keep_alive: str = Field("10m", description="How long Ollama keeps the model loaded.")
-    translate: bool = Field(True, description="Translate the question into the index languages and fuse the results.")
+    translate: bool = Field(
+        False,
+        description="Also search with the question translated by the model into the index languages (one "
+        "model call, after the evidence is shown; off: cross-lingual retrieval is strong without it and a "
+        "small model's translations cost minutes and were wrong, see docs/evaluation.md).",
+    )
     translation_weight: float = Field(
         0.5, ge=0, description="RRF weight of each translated question's rankings (the original weighs 1)."
     )
     support_threshold: float = Field(
         0.80, ge=0, le=1, description="Cosine similarity below which a cited claim is flagged unsupported."
     )
-    history_turns: int = Field(6, ge=0, description="Chat turns kept to condense follow-up questions.")
+    history_turns: int = Field(6, ge=0, description="Chat turns searched for the question a follow-up continues.")
+    evidence_tokens: int = Field(
+        320, ge=32, le=8192,
+        description="Prompt budget for the evidence sentences, in UTF-8 bytes / 4 (the prompt's reading time "
+        "dominates a CPU model's answer).",
+    )
+    no_answer_threshold: float = Field(
+        0.78, ge=0, le=1,
+        description="Best question-sentence similarity below which the articles are taken not to answer "
+        "(calibrated in docs/evaluation.md; 0 turns the check off).",
+    )
+    max_question_chars: int = Field(
+        2000, ge=10, description="Longer questions are refused before any embedding (a huge paste holds a chat slot)."
+    )
 
     # Chat page
     host: str = Field("127.0.0.1", description="Address the chat page binds.")

@@ -211,10 +211,18 @@ class Answer:
     question: str = ""
     standalone_question: str = ""  # the question after condensing a follow-up
     translations: dict[str, str] = field(default_factory=dict)
+    prompt_tokens: int = 0  # the answer prompt's size (UTF-8 bytes / 4)
     retrieve_ms: float = 0.0
     translate_ms: float = 0.0
     first_token_ms: float | None = None
     total_ms: float = 0.0
+    evidence_ms: float = 0.0  # from the question to the evidence (shown before the model's first token)
+    evidence: tuple[Citation, ...] = ()  # the numbered sentences given to the model (``citations`` name some)
+    unanswerable: bool = False  # retrieval found nothing close to the question (the no-answer gate)
+    # Checks a small model needs (counted by `rag eval`):
+    wrong_language: bool = False  # still not in the question's language after one repair
+    unknown_citations: tuple[int, ...] = ()  # markers the model wrote that name no given sentence
+    unsupported_claims: tuple[str, ...] = ()  # claims no given sentence supports
 
     def __str__(self) -> str:
         from rag.render import render_answer_text
