@@ -423,14 +423,17 @@ def test_source_cards_link_to_the_article_with_the_sentence_span() -> None:
     assert query["source"] == [ITALIAN] and query["start"] == [str(c.start)] and query["end"] == [str(c.end)]
 
 
-def test_passages_are_shown_while_the_answer_is_being_written() -> None:
-    html = render_streaming("", (_passage(0, 300),), "a1")
-    assert "Passages found (1)" in html and "Writing the answer" in html and "Read the article" in html
+def test_the_evidence_is_shown_while_the_answer_is_being_written() -> None:
+    html = render_streaming("", (_citation(),), "a1")
+    assert "Sources (1)" in html and "Writing the answer" in html and "Read the article" in html
+    assert f"<mark>{SENTENCE}</mark>" in html
+    # Markers of known sentences link to them while the text streams.
+    assert f'href="#{source_anchor("a1", 1)}"' in render_streaming("Kim [1] [2]", (_citation(),), "a1")
 
 
 def test_a_stopped_answer_keeps_its_text_and_says_it_was_stopped() -> None:
-    html = render_stopped("Lavrov met [1]", (_passage(0, 300),), "a1")
-    assert "Lavrov met" in html and "Stopped" in html and "Passages found (1)" in html
+    html = render_stopped("Lavrov met [1]", (_citation(),), "a1")
+    assert "Lavrov met" in html and "Stopped" in html and "Sources (1)" in html
 
 
 def test_status_counts_articles_per_language_and_names_the_model_picked() -> None:

@@ -27,7 +27,7 @@ import gradio as gr
 from rag.errors import RagError
 from rag.pipeline import RAG
 from rag.settings import Settings
-from rag.types import IndexStats, Passage
+from rag.types import Citation, IndexStats
 from rag.web.access import LoginThrottle, exposure_warning
 from rag.web.articles import Articles
 from rag.web.html import (
@@ -111,7 +111,7 @@ class ChatSession:
     generation: int = 0  # bumped by Stop / New chat: an abandoned answer cannot write any more
     stream: Any = None  # the answer being generated (``cancel()`` stops its model call)
     partial: str = ""  # its text so far
-    passages: tuple[Passage, ...] = ()  # the passages it is written from, once retrieval ended
+    evidence: tuple[Citation, ...] = ()  # the numbered sentences it is written from, once retrieval ended
     answer_id: str = ""
 
     def saved(self) -> dict[str, list]:
@@ -177,7 +177,7 @@ class ChatPage:
         generation = session.generation
         messages = session.messages
         answer_id = session.answer_id = uuid.uuid4().hex[:8]
-        session.partial, session.passages = "", ()
+        session.partial, session.evidence = "", ()
         current = lambda: session.generation == generation  # noqa: E731
         text = ""
         try:
@@ -190,18 +190,18 @@ class ChatPage:
                 self.rag, question, history=list(session.turns), top_k=k, language=language or None,
                 model=model or None, temperature=temperature,
             )
-            passages = stream.passages()  # retrieval ends here: the sources are shown before the first token
+            evidence = stream.evidence()  # retrieval ends here: the sources are shown before the first token
             if not current():
                 return
-            if passages:
-                session.passages = passages
-                messages[-1] = _assistant(render_streaming("", passages, answer_id))
+            if evidence:
+                session.evidence = evidence
+                messages[-1] = _assistant(render_streaming("", evidence, answer_id))
                 yield messages, gr.skip(), gr.skip()
             for piece in stream:
                 if not current():
                     return
                 session.partial += piece
-                messages[-1] = _assistant(render_streaming(session.partial, session.passages, answer_id))
+                messages[-1] = _assistant(render_streaming(session.partial, session.evidence, answer_id))
                 yield messages, gr.skip(), gr.skip()
             if not current():
                 return
@@ -233,10 +233,10 @@ class ChatPage:
         """Stop the answer being written; keep what it wrote, marked as stopped."""
         if not session.busy:
             return gr.skip(), gr.Textbox(interactive=True), gr.skip()
-        partial, passages, answer_id = session.partial, session.passages, session.answer_id or "x"
+        partial, evidence, answer_id = session.partial, session.evidence, session.answer_id or "x"
         self._abandon(session)
         if session.messages and session.messages[-1]["role"] == "assistant":
-            session.messages[-1] = _assistant(render_stopped(partial, passages, answer_id))
+            session.messages[-1] = _assistant(render_stopped(partial, evidence, answer_id))
             question = session.messages[-2]["content"] if len(session.messages) > 1 else ""
             if partial.strip():
                 session.turns = [*session.turns, {"role": "user", "content": question},
@@ -246,7 +246,7 @@ class ChatPage:
     def new_chat(self, session: ChatSession) -> tuple[list, Any, dict]:
         """A fresh conversation, whatever is going on (an answer in progress is stopped)."""
         self._abandon(session)
-        session.messages, session.turns, session.partial, session.passages = [], [], "", ()
+        session.messages, session.turns, session.partial, session.evidence = [], [], "", ()
         return [], gr.Textbox(value="", interactive=True), session.saved()
 
     def regenerate(self, session: ChatSession) -> tuple[Any, Any]:

@@ -199,18 +199,6 @@ def _source_html(c: Citation, answer_id: str, mode: str = "llm") -> str:
     )
 
 
-def _evidence_html(p: Passage, number: int, answer_id: str) -> str:
-    """A passage found before the model answers: shown at once, its sentence marked when cited."""
-    text = escape(" ".join(p.text.split())).replace("\n", "<br>")
-    return (
-        f'<div class="rag-source" id="{source_anchor(answer_id, number)}">'
-        f'<div class="rag-source-title"><span class="rag-cite">{number}</span> '
-        f'<span class="rag-title">{escape(p.title)}</span></div>'
-        f'<div class="rag-source-meta">{_meta_html(p)}</div>'
-        f'<blockquote class="rag-passage">{text}</blockquote>{_open_link(p, p.start, p.start)}</div>'
-    )
-
-
 def _badge(label: str, why: str) -> str:
     return f'<span class="rag-badge" title="{escape(why)}">{escape(label)}</span>'
 
@@ -289,31 +277,43 @@ def _plain_chip(n: int) -> str:
     return f'<span class="rag-cite">{n}</span>'
 
 
-def _evidence_block(passages: Sequence[Passage], answer_id: str, label: str) -> str:
-    if not passages:
+def _evidence_block(evidence: Sequence[Citation], answer_id: str) -> str:
+    """The sentences the model was given, numbered as in its prompt: shown before its first word."""
+    if not evidence:
         return ""
-    cards = "".join(_evidence_html(p, i, answer_id) for i, p in enumerate(passages, 1))
-    return (f'<details class="rag-sources rag-evidence" open><summary>{escape(label)} ({len(passages)})'
-            f"</summary>{cards}</details>")
+    cards = "".join(_source_html(c, answer_id) for c in evidence)
+    return (f'<details class="rag-sources rag-evidence" open><summary>Sources ({len(evidence)})</summary>'
+            f"{cards}</details>")
 
 
-def render_streaming(text: str, passages: Sequence[Passage] = (), answer_id: str = "x") -> str:
-    """An answer being generated: markers as plain chips, a cursor, and the passages found (if known)."""
-    body = _lines_html(_with_markers(text, _plain_chip))
+def _live_text(text: str, evidence: Sequence[Citation], answer_id: str) -> str:
+    known = {c.number for c in evidence}
+
+    def chip(n: int) -> str:
+        if n in known:
+            return f'<a class="rag-cite" href="#{source_anchor(answer_id, n)}" title="source {n}">{n}</a>'
+        return _plain_chip(n)
+
+    return _lines_html(_with_markers(text, chip))
+
+
+def render_streaming(text: str, evidence: Sequence[Citation] = (), answer_id: str = "x") -> str:
+    """An answer being generated: chips, a cursor, and the evidence it is written from (once known)."""
+    body = _live_text(text, evidence, answer_id)
     cursor = '<span class="rag-cursor">▍</span>'
-    if not text and passages:
+    if not text and evidence:
         body = '<span class="rag-pending">Writing the answer…</span>'
-    evidence = _evidence_block(passages, answer_id, "Passages found")
-    return _one_block(f'<div class="rag-answer"><div class="rag-text">{body}{cursor}</div>{evidence}</div>')
+    return _one_block(f'<div class="rag-answer"><div class="rag-text">{body}{cursor}</div>'
+                      f"{_evidence_block(evidence, answer_id)}</div>")
 
 
-def render_stopped(text: str, passages: Sequence[Passage] = (), answer_id: str = "x") -> str:
-    """What was written before Stop, marked as stopped, with the passages it was written from."""
-    body = _lines_html(_with_markers(text, _plain_chip)) if text else "<em>(nothing written yet)</em>"
+def render_stopped(text: str, evidence: Sequence[Citation] = (), answer_id: str = "x") -> str:
+    """What was written before Stop, marked as stopped, with the evidence it was written from."""
+    body = _live_text(text, evidence, answer_id) if text else "<em>(nothing written yet)</em>"
     return _one_block(
         f'<div class="rag-answer rag-answer-stopped"><div class="rag-text">{body}</div>'
         '<div class="rag-notice rag-stopped"><strong>Stopped</strong>: the answer was cut short where you '
-        f'stopped it.</div>{_evidence_block(passages, answer_id, "Passages found")}</div>'
+        f"stopped it.</div>{_evidence_block(evidence, answer_id)}</div>"
     )
 
 

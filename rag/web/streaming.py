@@ -1,4 +1,4 @@
-"""One answer being generated, as the page needs it: passages first, then text pieces, then the ``Answer``;
+"""One answer being generated, as the page needs it: evidence first, then text pieces, then the ``Answer``;
 and a ``cancel()`` that stops the model call.
 
 ``RAG.stream`` returns an ``AnswerStream`` with exactly these (``evidence`` before the first token,
@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import RagError
-from rag.types import Answer, Passage
+from rag.types import Answer, Citation
 
 if TYPE_CHECKING:
     from rag.pipeline import RAG
 
 
 class PageStream:
-    """Iterate for the text pieces; ``passages()`` blocks until retrieval ended; ``answer`` at the end."""
+    """Iterate for the text pieces; ``evidence()`` blocks until retrieval ended; ``answer`` at the end."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -29,11 +29,11 @@ class PageStream:
         self._cancelled = threading.Event()
         self._answer: Answer | None = None
 
-    def passages(self) -> tuple[Passage, ...]:
+    def evidence(self) -> tuple[Citation, ...]:
+        """The numbered sentences the model is given (waits for retrieval, never for the model)."""
         if not self._native:
             return ()
-        evidence = self._stream.evidence
-        return tuple(getattr(evidence, "passages", ()) or ())
+        return tuple(getattr(self._stream.evidence, "citations", ()) or ())
 
     def __iter__(self) -> Iterator[str]:
         for item in self._stream:
