@@ -63,6 +63,9 @@ EXAMPLES = (
 QUEUED = "Queued: waiting for a free slot…"
 SEARCHING = "Searching the articles…"
 TOP_K_MAX = 20
+# What an abandoned answer yields last: Gradio sends a generator's last output again when it ends, and that
+# output would otherwise put the abandoned answer back over "Stopped" or over a new chat.
+_UNCHANGED = (gr.skip(), gr.skip(), gr.skip())
 _SAVED_EXCHANGES = 20  # question/answer pairs kept in the browser's storage
 
 # Page-wide JavaScript, run once when the page loads (Gradio runs `js_on_load` of an HTML component):
@@ -94,8 +97,14 @@ document.addEventListener('click', (e) => {
 """
 _READER_JS = """
 watch('value', () => {
-  const mark = element.querySelector('mark.rag-hl');
-  if (mark) setTimeout(() => mark.scrollIntoView({block: 'center'}), 50);
+  // The reader may still be hidden (its tab is being shown): wait until the mark is laid out.
+  const go = (tries) => {
+    const mark = element.querySelector('mark.rag-hl');
+    if (!mark) return;
+    if (mark.getClientRects().length === 0 && tries > 0) return setTimeout(() => go(tries - 1), 100);
+    mark.scrollIntoView({block: 'center'});
+  };
+  go(40);
 });
 """
 
@@ -171,7 +180,7 @@ class ChatPage:
         """
         question = session.pending
         if question is None:
-            yield gr.skip(), gr.skip(), gr.skip()
+            yield _UNCHANGED
             return
         session.pending = None
         generation = session.generation
@@ -192,6 +201,7 @@ class ChatPage:
             )
             evidence = stream.evidence()  # retrieval ends here: the sources are shown before the first token
             if not current():
+                yield _UNCHANGED
                 return
             if evidence:
                 session.evidence = evidence
@@ -199,11 +209,13 @@ class ChatPage:
                 yield messages, gr.skip(), gr.skip()
             for piece in stream:
                 if not current():
+                    yield _UNCHANGED
                     return
                 session.partial += piece
                 messages[-1] = _assistant(render_streaming(session.partial, session.evidence, answer_id))
                 yield messages, gr.skip(), gr.skip()
             if not current():
+                yield _UNCHANGED
                 return
             answer = stream.answer
             html, text = render_answer(answer, answer_id), answer.text
@@ -213,6 +225,7 @@ class ChatPage:
             log.exception("answering %r failed", question)
             html, text = render_error(session.partial, describe_failure(exc)), session.partial
         if not current():
+            yield _UNCHANGED
             return
         session.busy, session.stream = False, None
         messages[-1] = _assistant(html)

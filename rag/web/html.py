@@ -179,14 +179,15 @@ def _source_html(c: Citation, answer_id: str, mode: str = "llm") -> str:
     lead = len(p.text) - len(p.text.lstrip())
     passage = highlight(p.text.strip(), start - lead, end - lead).replace("\n", "<br>")
     badges = []
-    # In retrieval-only mode every source is "inferred" (no model cited anything): saying so on each is noise.
-    if c.inferred and mode != "retrieval-only":
-        badges.append(_badge("matched", "the model cited nothing here; this passage was matched to the answer"))
-    if c.better is not None:
-        badges.append(_badge(f"[{c.better}] fits better",
-                             f"passage [{c.better}] supports this claim more closely than the one cited"))
-    elif not c.supported:
-        badges.append(_badge("weak support", "the closest sentence is only weakly related to the claim"))
+    if mode != "evidence":  # before the answer exists there is nothing to say about how it cites
+        # In retrieval-only mode every source is "inferred" (no model cited anything): saying so is noise.
+        if c.inferred and mode != "retrieval-only":
+            badges.append(_badge("matched", "the model cited nothing here; this passage was matched to the answer"))
+        if c.better is not None:
+            badges.append(_badge(f"[{c.better}] fits better",
+                                 f"passage [{c.better}] supports this claim more closely than the one cited"))
+        elif not c.supported:
+            badges.append(_badge("weak support", "the closest sentence is only weakly related to the claim"))
     meta = f"{_meta_html(p)} · support {c.similarity:.2f}"
     return (
         f'<div class="rag-source" id="{source_anchor(answer_id, c.number)}">'
@@ -281,7 +282,7 @@ def _evidence_block(evidence: Sequence[Citation], answer_id: str) -> str:
     """The sentences the model was given, numbered as in its prompt: shown before its first word."""
     if not evidence:
         return ""
-    cards = "".join(_source_html(c, answer_id) for c in evidence)
+    cards = "".join(_source_html(c, answer_id, "evidence") for c in evidence)
     return (f'<details class="rag-sources rag-evidence" open><summary>Sources ({len(evidence)})</summary>'
             f"{cards}</details>")
 
