@@ -199,25 +199,21 @@ class ChatPage:
                 self.rag, question, history=list(session.turns), top_k=k, language=language or None,
                 model=model or None, temperature=temperature,
             )
-            evidence = stream.evidence()  # retrieval ends here: the sources are shown before the first token
-            if not current():
+            answer = None
+            for kind, value in stream.events(current):
+                if kind == "evidence" and value:  # retrieval ended: the sources show before the first token
+                    session.evidence = value
+                    messages[-1] = _assistant(render_streaming("", value, answer_id))
+                    yield messages, gr.skip(), gr.skip()
+                elif kind == "piece":
+                    session.partial += value
+                    messages[-1] = _assistant(render_streaming(session.partial, session.evidence, answer_id))
+                    yield messages, gr.skip(), gr.skip()
+                elif kind == "answer":
+                    answer = value
+            if not current() or answer is None:
                 yield _UNCHANGED
                 return
-            if evidence:
-                session.evidence = evidence
-                messages[-1] = _assistant(render_streaming("", evidence, answer_id))
-                yield messages, gr.skip(), gr.skip()
-            for piece in stream:
-                if not current():
-                    yield _UNCHANGED
-                    return
-                session.partial += piece
-                messages[-1] = _assistant(render_streaming(session.partial, session.evidence, answer_id))
-                yield messages, gr.skip(), gr.skip()
-            if not current():
-                yield _UNCHANGED
-                return
-            answer = stream.answer
             html, text = render_answer(answer, answer_id), answer.text
         except (RagError, ValueError) as exc:
             html, text = render_error(session.partial, str(exc)), session.partial
