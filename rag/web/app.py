@@ -96,16 +96,18 @@ document.addEventListener('click', (e) => {
 });
 """
 _READER_JS = """
-watch('value', () => {
-  // The reader may still be hidden (its tab is being shown): wait until the mark is laid out.
-  const go = (tries) => {
-    const mark = element.querySelector('mark.rag-hl');
-    if (!mark) return;
-    if (mark.getClientRects().length === 0 && tries > 0) return setTimeout(() => go(tries - 1), 100);
-    mark.scrollIntoView({block: 'center'});
-  };
-  go(40);
-});
+// The reader may still be hidden (its tab is being shown, or mounted with its value): wait until the mark
+// is laid out, then bring it to the middle of the screen.
+const go = (tries) => {
+  const mark = element.querySelector('mark.rag-hl');
+  if (!mark) return;
+  if (mark.getClientRects().length === 0 && tries > 0) return setTimeout(() => go(tries - 1), 100);
+  mark.scrollIntoView({block: 'center'});
+  const box = mark.getBoundingClientRect();  // and the page, should the reader itself be off screen
+  if (box.top < 0 || box.bottom > window.innerHeight) window.scrollBy(0, box.top - window.innerHeight / 3);
+};
+watch('value', () => go(40));
+go(40);
 """
 
 
@@ -492,13 +494,13 @@ def build_app(rag: RAG, *, status_every: float = 5.0) -> gr.Blocks:
                             temperature = gr.Slider(0.0, 2.0, value=s.temperature, step=0.05, label="Temperature",
                                                     elem_id="rag-temperature")
             with gr.Tab("Articles", id="articles", elem_id="rag-tab-articles") as articles_tab:
-                articles_table = gr.HTML("", elem_id="rag-articles", js_on_load=None)
                 with gr.Row():
                     pick = gr.Dropdown([], label="Article", elem_id="rag-article-pick", scale=3)
                     remove = gr.Button("Remove this upload", size="sm", elem_id="rag-article-remove",
                                        variant="stop", scale=1)
                 article_message = gr.Markdown("", elem_id="rag-article-message")
                 reader = gr.HTML("", elem_id="rag-reader", js_on_load=_READER_JS)
+                articles_table = gr.HTML("", elem_id="rag-articles", js_on_load=None)
         timer = gr.Timer(status_every)
         upload_timer = gr.Timer(1.0, active=False)
 
