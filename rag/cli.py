@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from rag.errors import RagError
+from rag.errors import ConfigError, RagError
 from rag.evaluation.cli import register as register_eval
 
 log = logging.getLogger("rag")
@@ -49,6 +51,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from rag.render import render_passage
 
     rag = _rag(args)
+    _check_filters(rag, args.language, args.source or [])
     passages = rag.retrieve(args.question, top_k=args.k, language=args.language,
                             sources=args.source or None)
     if args.json:
@@ -56,6 +59,48 @@ def cmd_search(args: argparse.Namespace) -> int:
     else:
         for p in passages:
             print(render_passage(p))
+    return 0
+
+
+def _check_filters(rag, language: str | None, sources: list[str]) -> None:  # noqa: ANN001 - RAG
+    """Say so when a filter names a language or a document the index does not hold (instead of nothing)."""
+    if language:
+        held = rag.stats().languages
+        if language not in held:
+            raise ConfigError(f"no document in the index is in language {language!r}; it holds "
+                              f"{', '.join(sorted(held)) or 'nothing'} (ISO 639-1 codes)")
+    if sources:
+        docs = rag.documents()
+        for s in sources:
+            tail = "/" + s.strip("/")
+            if not any(s in (d.source, d.doc_id) or d.path.endswith(tail) for d in docs):
+                raise ConfigError(f"no indexed document matches --source {s!r}: give a file name or its path "
+                                  f"relative to the ingested folder; `rag stats --documents` lists them")
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    rag = _rag(args)
+    stats = rag.stats()
+    docs = rag.documents() if args.documents else []
+    if args.json:
+        data = asdict(stats)
+        if args.documents:
+            data["documents_list"] = [asdict(d) for d in docs]
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    langs = ", ".join(f"{k}: {v}" for k, v in sorted(stats.languages.items())) or "none"
+    print(f"index {rag.settings.collection!r} in {rag.store.address}")
+    print(f"documents: {stats.documents}")
+    print(f"chunks: {stats.chunks}")
+    print(f"languages (documents): {langs}")
+    print(f"embedder: {stats.embedder}")
+    recorded = rag.store.metadata().get("shape")
+    wanted = rag.chunker.shape.describe()
+    print(f"chunking: {recorded or 'not recorded (an index older than this version)'}")
+    if recorded != wanted and stats.chunks:
+        print(f"  the settings now ask for {wanted}: the next `rag ingest` re-chunks the files")
+    for d in docs:
+        print(f"{d.doc_id}  {d.language}  {d.chunks:>4} chunks  {d.origin:<6}  {d.path}")
     return 0
 
 
@@ -182,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-translate", action="store_true", help="search with the question as asked only")
         p.set_defaults(func=cmd_ask if name == "ask" else cmd_chat)
 
+    p = sub.add_parser("stats", help="what the index holds: documents, chunks, languages, embedder, chunking")
+    p.add_argument("--documents", action="store_true", help="list every document (id, language, chunks, path)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_stats)
+
     p = sub.add_parser("ui", help="open the chat page")
     p.set_defaults(func=cmd_ui)
 
@@ -198,7 +248,50 @@ def build_parser() -> argparse.ArgumentParser:
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [register_eval]
 
 
+# Control characters (C0 but tab and newline, DEL, C1): an article's text must never move the cursor,
+# recolour or retitle the user's terminal, nor hide what is printed after it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without control characters: an escape sequence is left as harmless visible text."""
+    return _CONTROL.sub("", text)
+
+
+class _SafeStream:
+    """Wraps stdout so that everything the commands print goes through ``terminal_safe``."""
+
+    def __init__(self, stream) -> None:  # noqa: ANN001 - a text stream
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal_safe(text))
+        return len(text)
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - flush, fileno, isatty, encoding, ...
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    stdout = sys.stdout
+    sys.stdout = _SafeStream(stdout)
+    try:
+        code = _main(argv)
+        stdout.flush()  # here, not at exit: a reader gone by now is handled below
+        return code
+    except BrokenPipeError:
+        # The reader went away (`rag search ... | head -1`): no traceback, and none at exit either.
+        with_devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(with_devnull, stdout.fileno())
+        except (OSError, ValueError):  # not a real file (tests)
+            pass
+        return 141  # as if ended by SIGPIPE, like other commands in a pipe
+    finally:
+        sys.stdout = stdout
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

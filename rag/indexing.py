@@ -153,9 +153,11 @@ class Indexer:
         """Remove one document's chunks from the store and BM25; how many chunks were removed."""
         return _Ingest(self, False, None, True).remove(doc_id)
 
-    def entries(self) -> dict[str, DocEntry]:
-        """path -> what the index holds for it: from a current manifest, else one read of every row."""
-        version = self.store.version
+    def entries(self, version: int | None = None) -> dict[str, DocEntry]:
+        """path -> what the index holds for it: from a current manifest, else one read of every row.
+
+        ``version``: the store's version if the caller has just read it."""
+        version = self.store.version if version is None else version
         saved = manifest.load(self.manifest, version) if self.manifest is not None else None
         return saved if saved is not None else manifest.entries_from_rows(self.store.iter_rows())
 
@@ -200,6 +202,9 @@ class _Ingest:
         files = _unique(found.files, _resolve_all(found.files))
         self.report.files_seen = len(files)
         self.report.skipped += found.skipped
+        if self.rebuild and not files and not self.allow_removals:
+            raise IngestError(f"{path} holds no file to index: a rebuild would leave the index empty; nothing was "
+                              f"changed (to empty it anyway: `rag ingest {path} --rebuild --allow-removals`)")
         self._start()
         from_manifest = self._read_entries()
         to_load = self._new_or_changed(files)
@@ -245,7 +250,7 @@ class _Ingest:
         if self.rebuild:
             self.store.reset()
         self.start_version = self.store.version
-        self.store.refresh(self.start_version)  # write on top of what other processes wrote
+        self.store.refresh(self.start_version, wait=True)  # write on top of what other processes wrote
 
     def _new_or_changed(self, files: dict[Path, str]) -> list[Path]:
         """The files to load; one whose bytes hash to what is indexed, completely and cut with the current

@@ -249,7 +249,7 @@ class OpenAICompatibleBackend(_LlamaIndexBackend):
         base = dict(model=self.model, backend=self.backend, url=self.url)
         try:
             r = httpx.get(f"{self.url}/models", timeout=HEALTH_TIMEOUT,
-                          headers={"Authorization": f"Bearer {self.settings.openai_api_key}"})
+                          headers={"Authorization": f"Bearer {self.settings.openai_api_key.get_secret_value()}"})
             r.raise_for_status()
             models = tuple(m.get("id", "") for m in r.json().get("data", []))
         except (httpx.HTTPError, ValueError) as exc:
@@ -269,7 +269,7 @@ class OpenAICompatibleBackend(_LlamaIndexBackend):
         with self._llms_lock:
             if key not in self._llms:
                 self._llms[key] = OpenAILike(
-                    model=self.model, api_base=self.url, api_key=self.settings.openai_api_key,
+                    model=self.model, api_base=self.url, api_key=self.settings.openai_api_key.get_secret_value(),
                     is_chat_model=True, context_window=self.settings.num_ctx, max_tokens=key[1],
                     temperature=key[0], timeout=self.settings.request_timeout, max_retries=0,
                 )

@@ -20,6 +20,7 @@ from rag.language import LanguageDetector
 from rag.lexical import LexicalIndex
 from rag.llm import Health, LLMBackend, build_llm
 from rag.loading import BoilerplateFilter, Loader
+from rag.manifest import DocEntry
 from rag.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
 from rag.store import ChromaStore, connect, reopen_embedded
@@ -83,6 +84,7 @@ class RAG:
         self._llm_lock = threading.Lock()
         self._checked_at = 0.0
         self._nonempty_version: int | None = None  # the store version last seen holding chunks
+        self._documents: tuple[int, dict[str, DocEntry]] | None = None  # (store version, entries)
         self._stats: tuple[int, IndexStats] | None = None  # (store version, stats): the page polls it
 
     # -- indexing ------------------------------------------------------------------------------------
@@ -122,7 +124,7 @@ class RAG:
                 language=e.language, chunks=len(e.ids), added=e.added,
                 origin="upload" if _is_under(path, uploads) else "folder",
             )
-            for path, e in self._indexer().entries().items()
+            for path, e in self._entries().items()
         ]
         return sorted(docs, key=lambda d: (d.source, d.path))
 
@@ -132,7 +134,7 @@ class RAG:
         Read from the file when it still holds the indexed content; otherwise (gone or changed since) put
         together from the stored chunks at their offsets, with blanks where nothing was indexed.
         """
-        entries = {doc_id_for(p): (p, e) for p, e in self._indexer().entries().items()}
+        entries = {doc_id_for(p): (p, e) for p, e in self._entries().items()}
         if doc_id not in entries:
             raise IngestError(f"no indexed document has the id {doc_id!r}; `rag stats` or the page lists them")
         path, entry = entries[doc_id]
@@ -145,6 +147,14 @@ class RAG:
         for _, m, chunk in rows:
             chars[int(m["start"]) : int(m["end"])] = chunk
         return "".join(chars)
+
+    def _entries(self) -> dict[str, DocEntry]:
+        """path -> what the index holds for it, read again only when the store's version moved."""
+        version = self.store.version
+        cached = self._documents
+        if cached is None or cached[0] != version:
+            cached = self._documents = (version, self._indexer().entries(version))
+        return cached[1]
 
     def _indexer(self) -> Indexer:
         return Indexer(self.loader, self.chunker, self.embedder, self.store, self.lexical,
@@ -225,7 +235,7 @@ class RAG:
         paths = [s for s in sources if "/" in s or os.sep in s]
         if not paths:
             return list(sources)
-        entries = self._indexer().entries()
+        entries = self._entries()
         out = [s for s in sources if s not in paths]
         for s in paths:
             tail = "/" + s.replace(os.sep, "/").strip("/")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Lines that are site promotion, not news. Matched against whole stripped lines, case-insensitive.
@@ -104,7 +105,9 @@ class Settings(BaseSettings):
         default_factory=_default_ollama_host, description="Ollama URL; defaults to $OLLAMA_HOST or 127.0.0.1:11434."
     )
     openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible endpoint (backend openai).")
-    openai_api_key: str = Field("none", description="API key for the OpenAI-compatible endpoint.")
+    openai_api_key: SecretStr = Field(
+        SecretStr("none"), description="API key for the OpenAI-compatible endpoint (never printed)."
+    )
     request_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the model.")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
     num_ctx: int = Field(
@@ -142,7 +145,9 @@ class Settings(BaseSettings):
     # Chat page
     host: str = Field("127.0.0.1", description="Address the chat page binds.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the chat page.")
-    auth: str | None = Field(None, description="`user:password` to require a login on the chat page.")
+    auth: SecretStr | None = Field(
+        None, description="`user:password` to require a login on the chat page (the password is never printed)."
+    )
     concurrency: int = Field(2, ge=1, description="Answers generated at once; more questions wait in the queue.")
     uploads_per_minute: int = Field(
         10, ge=1, description="Files one browser session may add per minute on the chat page."
@@ -168,10 +173,34 @@ class Settings(BaseSettings):
 
     @field_validator("auth")
     @classmethod
-    def _auth_pair(cls, v: str | None) -> str | None:
-        if v is not None and ":" not in v:
-            raise ValueError("auth must be `user:password`")
+    def _auth_pair(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return v
+        user, sep, password = v.get_secret_value().partition(":")
+        if not sep or not user.strip() or not password:
+            raise ValueError("auth must be `user:password`, with a user name and a password that are not empty")
         return v
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _ollama_url(cls, v: str) -> str:
+        try:
+            parts = urlsplit(v.strip())
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError as exc:
+            raise ValueError(f"{v!r} is not a valid Ollama URL ({exc}); set RAG_OLLAMA_HOST or OLLAMA_HOST to "
+                             f"e.g. http://127.0.0.1:11434") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{v!r} is not a valid Ollama URL; set RAG_OLLAMA_HOST or OLLAMA_HOST to "
+                             f"e.g. http://127.0.0.1:11434")
+        return v.strip()
+
+    def auth_credentials(self) -> tuple[str, str] | None:
+        """(user, password) of the chat page's login, or None when no login is required."""
+        if self.auth is None:
+            return None
+        user, _, password = self.auth.get_secret_value().partition(":")
+        return user, password
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:
@@ -203,7 +232,9 @@ class Settings(BaseSettings):
         rows = []
         for name, info in type(self).model_fields.items():
             value = getattr(self, name)
-            if name == "auth" and value:
-                value = value.split(":", 1)[0] + ":***"
+            if name == "auth" and value is not None:
+                value = value.get_secret_value().split(":", 1)[0] + ":***"
+            elif isinstance(value, SecretStr):
+                value = "***" if value.get_secret_value() not in ("", "none") else value.get_secret_value()
             rows.append((name, str(value), info.description or ""))
         return rows

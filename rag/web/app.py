@@ -549,15 +549,6 @@ def build_app(rag: RAG, *, status_every: float = 5.0) -> gr.Blocks:
 # -- running it ------------------------------------------------------------------------------------
 
 
-def _auth_pair(settings: Settings) -> tuple[str, str] | None:
-    auth = settings.auth
-    if auth is None:
-        return None
-    raw = auth.get_secret_value() if hasattr(auth, "get_secret_value") else str(auth)
-    user, password = raw.split(":", 1)
-    return user, password
-
-
 def launch_options(settings: Settings, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Keyword arguments for ``Blocks.launch``: host, port and login from the settings.
 
@@ -570,9 +561,9 @@ def launch_options(settings: Settings, environ: Mapping[str, str] = os.environ) 
         # Bigger files are refused by the page with a reason; far bigger ones never reach the disk.
         "max_file_size": int(settings.max_file_mb * 1_000_000 * 4),
     }
-    pair = _auth_pair(settings)
-    if pair:
-        options["auth"] = LoginThrottle(*pair, per_minute=settings.login_attempts_per_minute)
+    credentials = settings.auth_credentials()
+    if credentials:
+        options["auth"] = LoginThrottle(*credentials, per_minute=settings.login_attempts_per_minute)
     return options
 
 

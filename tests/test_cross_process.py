@@ -1,0 +1,236 @@
+"""One truth across processes: a long-lived reader (the chat page) and `rag ingest` run in other processes.
+
+The reader lives in the test process; every writer is a real `python -m rag.cli ingest` subprocess on the
+same data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import ITALIAN, REPO, SEEDS, TURKISH, free_port, seed_text
+
+from rag.errors import StoreError
+from rag.indexing import sync_lexical
+from rag.lexical import LexicalIndex
+from rag.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+NEW_ARTICLE = (
+    "Il festival del tartufo bianco di Alba apre sabato.\n\n"
+    "Il festival del tartufo bianco di Alba apre sabato con mille espositori e un'asta benefica. "
+    "Gli organizzatori attendono centomila visitatori nelle Langhe per tutto il mese di ottobre.\n"
+)
+CHANGED_TURKISH = seed_text(TURKISH).replace("Lavrov", "Lavrov'un", 3) + (
+    "\nKarakış kasabasında yeni bir zeytin hasadı festivali başladı ve binlerce ziyaretçi geldi.\n"
+)
+
+
+def writer_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "OLLAMA_HOST"}
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def start_ingest(data_dir: Path, folder: Path, *extra: str) -> subprocess.Popen[str]:
+    """`rag ingest` in another process (the user's second terminal)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "--data-dir", str(data_dir), "ingest", str(folder), *extra],
+        env=writer_env(), cwd=data_dir.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def ingest_in_another_process(data_dir: Path, folder: Path, *extra: str) -> str:
+    proc = start_ingest(data_dir, folder, *extra)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return out
+
+
+def seconds_until(found, limit: float = 10.0) -> float:  # noqa: ANN001 - () -> bool
+    """How long until ``found()`` holds, asking again every 50 ms (fails after ``limit`` seconds)."""
+    started = time.monotonic()
+    while not found():
+        assert time.monotonic() - started < limit, f"not seen within {limit} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in (ITALIAN, TURKISH):
+        shutil.copy(SEEDS / name, folder / name)
+    return folder
+
+
+def test_a_long_lived_reader_serves_through_another_processs_ingest_and_sees_its_changes_within_a_second(
+    settings: Settings, make_rag, docs: Path
+) -> None:
+    ingest_in_another_process(settings.data_dir, docs)
+    reader = make_rag(settings)  # the chat page, open before the changes
+    assert reader.retrieve("Lavrov ha incontrato Kim Jong Un")[0].source == ITALIAN
+    (docs / TURKISH).write_text(CHANGED_TURKISH, encoding="utf-8")  # changed
+    (docs / "tartufo.txt").write_text(NEW_ARTICLE, encoding="utf-8")  # added
+    (docs / ITALIAN).unlink()  # deleted
+
+    writer = start_ingest(settings.data_dir, docs)
+    questions = failures = 0
+    while writer.poll() is None:  # every question during the ingest is answered, none fails
+        questions += 1
+        try:
+            reader.retrieve("Lavrov Kim Jong Un", top_k=5)
+        except Exception as exc:  # noqa: BLE001 - counted: there must be none
+            failures += 1
+            print(f"{type(exc).__name__}: {exc}")
+    assert writer.returncode == 0, writer.stderr.read()
+
+    # Readers look at the store version at most once a second, then open a fresh client in the background.
+    def new_article_found() -> bool:
+        best = reader.retrieve("il festival del tartufo bianco di Alba", top_k=3)[0]
+        return best.source == "tartufo.txt" and best.dense_score is not None
+
+    waited = seconds_until(new_article_found)
+    new = reader.retrieve("il festival del tartufo bianco di Alba", top_k=3)
+    changed = reader.retrieve("Karakış zeytin hasadı festivali", top_k=3)
+    everything = reader.retrieve("Lavrov Kim Jong Un", top_k=50)
+    assert failures == 0 and questions > 0
+    assert waited < 2.5, f"the changes took {waited:.1f} s to be seen"
+    assert new[0].source == "tartufo.txt"
+    assert new[0].dense_score is not None and new[0].lexical_score is not None  # dense and BM25 both see it
+    assert changed[0].source == TURKISH and "Karakış" in reader.document_text(
+        next(d.doc_id for d in reader.documents() if d.source == TURKISH))
+    assert ITALIAN not in {p.source for p in everything}
+    assert {p.id for p in everything} <= {cid for cid, _, _ in reader.store.iter_rows()}
+
+
+def test_a_reader_never_fails_on_chunks_another_process_deleted(
+    settings: Settings, make_rag, docs: Path
+) -> None:
+    ingest_in_another_process(settings.data_dir, docs)
+    reader = make_rag(settings)
+    reader.retrieve("Lavrov Kuzey Kore enerji")  # loads the vector index into this process
+    (docs / TURKISH).write_text(CHANGED_TURKISH, encoding="utf-8")
+
+    ingest_in_another_process(settings.data_dir, docs)
+    # Within the second before the reader looks again, its vector index may still hold the old ids.
+    passages = reader.retrieve("Lavrov Kuzey Kore enerji işbirliği", top_k=10)
+
+    assert all(p.text and p.source for p in passages)
+
+
+def test_a_reader_opened_before_another_processs_ingest_finds_its_articles_within_a_second_or_two(
+    settings: Settings, make_rag, docs: Path
+) -> None:
+    ingest_in_another_process(settings.data_dir, docs)
+    reader = make_rag(settings)  # the page starts; nobody asks yet
+    (docs / "tartufo.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+
+    ingest_in_another_process(settings.data_dir, docs)
+
+    def found() -> bool:
+        best = reader.retrieve("il festival del tartufo bianco di Alba", top_k=3)[0]
+        return best.source == "tartufo.txt" and best.dense_score is not None
+
+    assert seconds_until(found) < 2.5
+
+
+def test_two_ingests_of_different_languages_at_once_leave_bm25_holding_every_chunk(
+    settings: Settings, make_rag, tmp_path: Path
+) -> None:
+    italian, turkish = tmp_path / "it", tmp_path / "tr"
+    for folder, name in ((italian, ITALIAN), (turkish, TURKISH)):
+        folder.mkdir()
+        shutil.copy(SEEDS / name, folder / name)
+    (italian / "tartufo.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+
+    first, second = start_ingest(settings.data_dir, italian), start_ingest(settings.data_dir, turkish)
+    for proc in (first, second):
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+
+    rag = make_rag(settings)
+    saved = LexicalIndex(rag.lexical.directory)
+    assert saved.load() and saved.version == rag.store.version
+    by_language: dict[str, set[str]] = {}
+    for cid, meta, _ in rag.store.iter_rows():
+        by_language.setdefault(meta["language"], set()).add(cid)
+    assert set(by_language) == {"it", "tr"}
+    assert {lang: saved.ids(lang) for lang in saved.languages} == by_language
+
+
+def test_bm25_that_misses_ids_at_the_current_version_is_repaired_by_the_next_check(
+    settings: Settings, make_rag, docs: Path
+) -> None:
+    rag = make_rag(settings)
+    rag.ingest(docs)
+    lexical = rag.lexical
+    lexical.build("it", [])  # what two racing writers could leave: a language's ids missing
+    lexical.save(rag.store.version)
+
+    reader = LexicalIndex(lexical.directory)
+    assert reader.load() and reader.ids("it") == set()
+
+    rebuilt = sync_lexical(rag.store, reader)
+
+    assert rebuilt == ["it"]
+    assert reader.ids("it") == {cid for cid, m, _ in rag.store.iter_rows() if m["language"] == "it"} != set()
+
+
+# -- a Chroma server that stops mid-ingest -----------------------------------------------------------------------
+
+
+def start_chroma(path: Path, port: int) -> subprocess.Popen[bytes]:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    cli = Path(sys.executable).parent / "chroma"
+    log = (path / "server.log").open("wb")
+    proc = subprocess.Popen([str(cli), "run", "--path", str(path / "db"), "--port", str(port), "--host", "127.0.0.1"],
+                            stdout=log, stderr=subprocess.STDOUT, cwd=path)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            chromadb.HttpClient(host="127.0.0.1", port=port,
+                                settings=ChromaSettings(anonymized_telemetry=False)).heartbeat()
+            return proc
+        except Exception:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"`chroma run` did not start: {(path / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+
+
+@pytest.mark.server
+def test_a_server_stopped_mid_ingest_is_one_line_that_says_what_to_do(
+    settings: Settings, make_rag, docs: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    server_dir = tmp_path / "server"
+    server_dir.mkdir()
+    server = start_chroma(server_dir, port)
+    try:
+        rag = make_rag(settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": port}))
+
+        def stop_server(progress) -> None:  # noqa: ANN001 - after the first file, before any write
+            if server.poll() is None:
+                server.terminate()
+                server.wait(30)
+
+        with pytest.raises(StoreError) as exc:
+            rag.ingest(docs, on_progress=stop_server)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(30)
+    message = str(exc.value)
+    assert "\n" not in message and len(message) < 600
+    assert "chroma run" in message and f"127.0.0.1:{port}" in message and "rag ingest" in message
