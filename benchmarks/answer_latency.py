@@ -6,7 +6,7 @@ UTF-8 bytes / 4). The seeds are ingested into a temporary folder; each question 
 order, so the prefix cache sees what a user's session would. Prints, per question: wall time, time to
 the evidence (``AnswerStream.evidence``), time to the first answer token, and the largest prompt.
 
-    python benchmarks/answer_latency.py [--translate | --no-translate] [--questions N]
+    python benchmarks/answer_latency.py [--translate | --no-translate] [--warm] [--questions N]
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--translate", action=argparse.BooleanOptionalAction, default=None,
                         help="search with the question's translations too (default: the setting)")
     parser.add_argument("--questions", type=int, default=len(QUESTIONS))
+    parser.add_argument("--warm", action="store_true", help="call rag.warm_up() first, as `rag chat` does at start")
     args = parser.parse_args()
     cpu = CpuModel()
     with tempfile.TemporaryDirectory() as data, FakeOllama(models={MODEL: 32768}, default=reply, cpu=cpu) as fake:
@@ -70,6 +71,8 @@ def main() -> None:
         rag = RAG(Settings(data_dir=Path(data), ollama_host=fake.url, llm_model=MODEL, **extra))
         rag.ingest(ROOT / "seeds")
         rag.retrieve("warm up the embedder and BM25")
+        if args.warm and hasattr(rag, "warm_up"):
+            rag.warm_up()
         print(f"{'question':<40} {'wall s':>7} {'evidence s':>10} {'1st token s':>11} {'max prompt tok':>14} "
               f"{'read tok':>8} {'calls':>5}")
         for question in QUESTIONS[: args.questions]:

@@ -9,6 +9,7 @@
 from rag.errors import RagError
 from rag.pipeline import RAG
 from rag.settings import Settings
+from rag.streaming import AnswerStream, Evidence
 from rag.types import Answer, Citation, IngestReport, Passage
 
-__all__ = ["RAG", "Settings", "Passage", "Answer", "Citation", "IngestReport", "RagError"]
+__all__ = ["RAG", "Settings", "Passage", "Answer", "AnswerStream", "Citation", "Evidence", "IngestReport", "RagError"]

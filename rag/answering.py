@@ -28,6 +28,7 @@ from rag.language import LanguageDetector
 from rag.llm import LLMBackend
 from rag.prompts import (
     RETRIEVAL_ONLY_INTRO,
+    SYSTEM_PROMPT,
     answer_messages,
     is_refusal,
     language_name,
@@ -192,6 +193,22 @@ class Answerer:
             return joined
         return own
 
+    def warm_up(self) -> bool:
+        """Load the model and have it read the constant rules, so the first question reads only its own part.
+
+        Ollama keeps the last prompt's prefix cached: every answer's prompt starts with the same rules.
+        Returns whether the model was reached; never raises.
+        """
+        if not self.llm.health().ok:
+            return False
+        try:
+            self.llm.complete([{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "OK?"}],
+                              temperature=0.0, max_tokens=1)
+        except LLMError as exc:
+            log.info("warming the model up failed: %s", exc)
+            return False
+        return True
+
     # -- the whole question --------------------------------------------------------------------------
 
     def stream(self, question: str, opts: AskOptions, languages: Sequence[str],
@@ -207,19 +224,23 @@ class Answerer:
         found = self.search(question, language, opts, history)
         retrieve_ms = _ms(started)
         evidence = [] if found.unanswerable else select_evidence(
-            found.passages[:EVIDENCE_PASSAGES], found.scores, self._evidence_budget(health.ok), support_threshold=self.support_threshold)
+            found.passages[:EVIDENCE_PASSAGES], found.scores, self._evidence_budget(health.ok),
+            support_threshold=self.support_threshold)
+        evidence_ms = _ms(started)  # measured before the consumer gets it (and maybe prints it)
         yield Evidence(passages=() if found.unanswerable else tuple(found.passages), citations=tuple(evidence),
                        question_language=language, unanswerable=found.unanswerable)
         base = Answer(
             text="", citations=(), passages=tuple(found.passages), refused=False, language=language,
             model=self.llm.model if health.ok else None, mode="llm" if health.ok else "retrieval-only",
             question=question, standalone_question=found.query, retrieve_ms=retrieve_ms,
-            evidence_ms=_ms(started), evidence=tuple(evidence), unanswerable=found.unanswerable,
+            evidence_ms=evidence_ms, evidence=tuple(evidence), unanswerable=found.unanswerable,
         )
         if found.unanswerable or not evidence:
             text = refusal_sentence(language)
             yield text
-            notice = None if health.ok else f"retrieval-only: {health.message}"
+            notice = "nothing in the articles is close to this question"
+            if not health.ok:
+                notice += f"; retrieval-only: {health.message}"
             yield replace(base, text=text, refused=True, notice=notice, total_ms=_ms(started))
             return
         if not health.ok:

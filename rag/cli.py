@@ -108,7 +108,7 @@ def _ask_options(args: argparse.Namespace) -> dict:
     return {
         "top_k": args.k,
         "language": args.language,
-        "translate": False if args.no_translate else None,
+        "translate": args.translate,
         "model": args.model,
     }
 
@@ -136,11 +136,11 @@ def _stream_answer(rag, question: str, history: list, options: dict, as_json: bo
     print()
     if answer.text.strip() != "".join(streamed).strip():  # markers repaired, or rewritten in the right language
         print(f"\n{answer.text}")
-    rendered = render_answer_text(answer)
-    sources = rendered.split("\n\nSources:", 1)
     if answer.notice:
         print(f"({answer.notice})", file=sys.stderr)
-    if len(sources) == 2:
+    # Without a model the answer is the evidence itself, already printed with its spans.
+    sources = render_answer_text(answer).split("\n\nSources:", 1)
+    if len(sources) == 2 and answer.mode == "llm":
         print("\nSources:" + sources[1])
     return answer
 
@@ -152,9 +152,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    import threading
+
     rag = _rag(args)
     health = rag.health()
     print(f"model: {health.message}. Empty line or Ctrl-D to quit.", file=sys.stderr)
+    # The model reads the constant part of the prompt while the user types the first question.
+    threading.Thread(target=rag.warm_up, args=(args.model,), daemon=True).start()
     history: list[dict[str, str]] = []
     while True:
         try:
@@ -224,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-k", type=int, default=None, help="number of passages (default: $RAG_TOP_K or 5)")
         p.add_argument("--language", help="only passages in this language (ISO 639-1)")
         p.add_argument("--model", help="model for this run (default: $RAG_LLM_MODEL)")
-        p.add_argument("--no-translate", action="store_true", help="search with the question as asked only")
+        p.add_argument("--translate", action=argparse.BooleanOptionalAction, default=None,
+                       help="also search with the question translated by the model (default: $RAG_TRANSLATE, off)")
         p.set_defaults(func=cmd_ask if name == "ask" else cmd_chat)
 
     p = sub.add_parser("stats", help="what the index holds: documents, chunks, languages, embedder, chunking")

@@ -191,17 +191,21 @@ class RAG:
         sources: Sequence[str] | None = None,
         *,
         translate: bool | None = None,
+        history: Sequence[Turn] = (),
     ) -> list[Passage]:
         """The ``top_k`` passages for ``question``, in any language; filter by passage language or file.
 
-        The same retrieval answers use (with the model's translations when ``translate``, default the
-        setting, is on and a model is reachable).
+        The same retrieval answers use: with ``history``, a follow-up is searched as an answer searches it
+        ("And where?" with the previous question); with ``translate`` (default: the setting) on and a model
+        reachable, the model's translations are fused in.
         """
         self._check_question(question)
         self._ensure_ready()
         opts = self._options(top_k, language, sources, translate)
         answerer = self._answerer(None)
         qlang = self.detector.detect(question)
+        if history:
+            question = answerer.search(question, qlang, opts, history).query
         translations = None
         if opts.translate and self.llm.health().ok:
             translations = answerer.translate(question, qlang, self.lexical.languages)
@@ -315,6 +319,11 @@ class RAG:
         opts = self._options(top_k, language, sources, translate, temperature)
         self._ensure_ready()
         return self._answerer(model).stream(question, opts, self.lexical.languages, history)
+
+    def warm_up(self, model: str | None = None) -> bool:
+        """Load the model with the answer prompt's constant rules (call at start-up: the first answer is
+        then as fast as the next ones). Whether the model was reached; never raises."""
+        return self._answerer(model).warm_up()
 
     def evaluate(self, path: str | Path | Sequence[str | Path], **options: Any):  # noqa: ANN201 - EvalReport
         """Score retrieval (and answers, with a model) on a question set; see ``rag eval --help``."""

@@ -369,8 +369,10 @@ class _Handler(BaseHTTPRequestHandler):
         message = lambda text: {"model": req["model"], "message": {"role": "assistant", "content": text}}  # noqa: E731
         done = {"done": True, "done_reason": reply.done_reason,
                 "prompt_eval_count": prompt_tokens(_templated(req)), "eval_count": len(pieces)}
+        if cpu is not None:  # the reply's tokens, as generated
+            cpu.log[-1] = (*cpu.log[-1][:2], sum(max(1, prompt_tokens(p)) for p in pieces))
         if req.get("stream", True) is False:
-            if reply.drop_after is not None:
+            if reply.drop_after is not None or not fake._wait(sum(map(cpu.token_seconds, pieces)) if cpu else 0):
                 self._drop()
             if reply.stream_error is not None:
                 self._json(500, {"error": reply.stream_error})
@@ -390,8 +392,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._line({**message(piece), "done": False})
         if reply.drop_after is not None:
             self._drop()
-        if cpu is not None:
-            cpu.log[-1] = (*cpu.log[-1][:2], sum(max(1, prompt_tokens(p)) for p in pieces))
         self._line({"error": reply.stream_error} if reply.stream_error is not None else {**message(""), **done})
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

@@ -162,6 +162,18 @@ def test_a_refusal_is_answered_with_the_fixed_sentence_of_the_questions_language
     assert answer.refused and answer.text == REFUSALS["el"] and answer.citations == ()
 
 
+def test_warm_up_has_the_model_read_the_constant_rules_every_answer_starts_with(qa, llm):
+    assert qa.warm_up()
+    qa.ask(WHEN)
+    warm, answer = llm.requests
+    assert warm[0] == answer[0] == {"role": "system", "content": SYSTEM_PROMPT}
+
+
+def test_warm_up_without_a_model_asks_nothing(make_qa):
+    llm = FakeLLM(model=MODEL, up=False)
+    assert not make_qa(llm).warm_up() and llm.requests == []
+
+
 # ---------------------------------------------------------------------------- checks on the answer
 
 
@@ -204,7 +216,7 @@ def test_an_off_topic_question_is_refused_without_lavrov_sentences(make_qa, mode
     assert stream.evidence.unanswerable and stream.evidence.citations == ()
     answer = stream.answer
     assert answer.refused and answer.text == REFUSALS["en"] and answer.citations == ()
-    assert "Lavrov" not in answer.text
+    assert "nothing in the articles is close" in answer.notice and "Lavrov" not in answer.text
     assert llm.requests == []  # the model is not asked either
 
 
@@ -300,6 +312,12 @@ def test_retrieve_returns_the_passages_the_answer_rests_on(qa):
     assert [p.id for p in qa.retrieve(WHEN)] == [p.id for p in qa.ask(WHEN).passages]
 
 
+def test_retrieve_with_history_searches_a_follow_up_as_the_answer_does(qa):
+    turns = history(LAVROV["en"])
+    assert [p.id for p in qa.retrieve(AND_WHERE["en"], history=turns)] == [
+        p.id for p in qa.ask(AND_WHERE["en"], history=turns).passages]
+
+
 def test_translation_is_off_by_default(qa, llm):
     answer = qa.ask(WHEN)
     assert len(llm.requests) == 1 and answer.translations == {}
@@ -390,7 +408,9 @@ def test_cli_chat_answers_a_follow_up_with_the_earlier_question(cli_env, ollama,
     lines = iter([LAVROV["en"], AND_WHERE["en"], ""])
     monkeypatch.setattr(builtins, "input", lambda prompt="": next(lines))
     assert cli.main(["chat"]) == 0
-    first, second = ollama.bodies("/api/chat")
+    first, second = [b for b in ollama.bodies("/api/chat") if "Question:" in FakeOllama.last_user_message(b)]
+    warm_ups = [b for b in ollama.bodies("/api/chat") if FakeOllama.last_user_message(b) == "OK?"]
+    assert len(warm_ups) == 1  # the model read the constant rules while the user typed
     assert "Earlier in this conversation" not in FakeOllama.last_user_message(first)
     assert f"Earlier in this conversation the user asked: {LAVROV['en']}" in FakeOllama.last_user_message(second)
     assert capsys.readouterr().out.count("Evidence:") == 2

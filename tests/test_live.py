@@ -137,9 +137,11 @@ def _print_answer(qid: str, question: str, a: Answer) -> None:
     if a.notice:
         print(f"notice: {a.notice}")
     print(
-        f"timings: retrieve {a.retrieve_ms:.0f} ms, first token {a.first_token_ms or 0:.0f} ms, "
-        f"total {a.total_ms:.0f} ms"
+        f"timings: evidence {a.evidence_ms:.0f} ms, first token {a.first_token_ms or 0:.0f} ms, "
+        f"total {a.total_ms:.0f} ms; prompt {a.prompt_tokens} tokens"
     )
+    print(f"checks: wrong_language={a.wrong_language} unknown_citations={a.unknown_citations} "
+          f"unsupported_claims={len(a.unsupported_claims)}")
 
 
 def _check_citations(a: Answer) -> None:
@@ -147,7 +149,9 @@ def _check_citations(a: Answer) -> None:
         "a marker in the text has no citation"
     )
     for c in a.citations:
-        assert 1 <= c.number <= len(a.passages) and a.passages[c.number - 1] == c.passage
+        snippet = a.evidence[c.number - 1]  # numbers name the evidence sentences the model was given
+        assert 1 <= c.number <= len(a.evidence) and snippet.passage == c.passage
+        assert snippet.start <= c.start < c.end <= snippet.end
         assert seed_text(c.passage.source)[c.start : c.end] == c.sentence, (
             f"citation [{c.number}]: span mismatch"
         )

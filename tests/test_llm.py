@@ -84,6 +84,44 @@ def test_health_is_cached_and_refresh_probes_again(backend, fake):
     assert len(fake.bodies("/api/tags")) == 2
 
 
+def test_health_is_probed_again_once_its_ttl_has_passed_on_the_injected_clock(fake, tmp_path):
+    now = [100.0]
+    b = OllamaBackend(ollama_settings(fake.url, tmp_path), health_ttl=5.0, clock=lambda: now[0])
+    first = b.health()
+    now[0] += 4.9
+    assert b.health() is first
+    now[0] += 0.2
+    assert b.health() is not first and len(fake.bodies("/api/tags")) == 2
+
+
+def test_the_backend_uses_the_injected_ollama_client_for_every_answer(fake, tmp_path):
+    import ollama
+
+    calls = []
+
+    class Recording(ollama.Client):
+        def chat(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            calls.append(kwargs.get("model"))
+            return super().chat(*args, **kwargs)
+
+    b = OllamaBackend(ollama_settings(fake.url, tmp_path), client=Recording(host=fake.url))
+    list(b.stream(USER))
+    b.complete(USER)
+    list(b.stream(USER))
+    assert calls == [MODEL] * 3
+    assert len(b._llms) == 1  # built once per (temperature, length, context), not once per call
+
+
+def test_closing_a_stream_early_ends_the_request(fake, tmp_path):
+    b = OllamaBackend(ollama_settings(fake.url, tmp_path))
+    fake.script("word " * 100, chunk_delay=0.05)
+    stream = b.stream(USER)
+    t0 = time.monotonic()
+    assert next(stream) and next(stream)
+    stream.close()
+    assert time.monotonic() - t0 < 1.0
+
+
 def test_health_recovers_when_ollama_comes_back(backend, fake):
     assert backend.health().ok
     fake.stop()
@@ -175,7 +213,7 @@ def test_a_dropped_stream_raises_after_the_pieces_already_given(backend, fake):
 
 
 def test_an_in_stream_ollama_error_is_reported_with_its_text(backend, fake):
-    fake.script("a b c", stream_error="llama runner process has terminated: exit status 2", error_after=1)
+    fake.script("a b c", stream_error="llama runner process has terminated: exit status 2")
     with pytest.raises(LLMError, match="Ollama stopped the answer: llama runner process has terminated"):
         list(backend.stream(USER))
 
@@ -418,19 +456,18 @@ def test_rag_with_the_openai_backend_answers_streamed_with_citations(openai_fake
     )
     rag: RAG = make_rag(settings)
     openai_fake.script("Lavrov met Kim Jong Un in Wonsan [1].")
-    items = list(rag.stream("Where did Lavrov meet Kim Jong Un?", translate=False))
-    answer = items[-1]
-    assert isinstance(answer, Answer)
-    assert all(isinstance(i, str) for i in items[:-1]) and len(items) > 2
+    stream = rag.stream("Where did Lavrov meet Kim Jong Un?", translate=False)
+    assert stream.evidence.citations
+    pieces = list(stream)
+    answer = stream.answer
+    assert isinstance(answer, Answer) and len(pieces) > 2
     assert answer.mode == "llm" and answer.model == OPENAI_MODEL and not answer.refused
     assert answer.text == "Lavrov met Kim Jong Un in Wonsan [1]."
     (c,) = answer.citations
-    assert c.number == 1 and c.passage == answer.passages[0]
+    assert c.number == 1 and c.passage == answer.evidence[0].passage
     assert (SEEDS / c.passage.source).read_text(encoding="utf-8")[c.start : c.end] == c.sentence
     prompt = openai_fake.bodies("/v1/chat/completions")[-1]["messages"]
-    assert (
-        "[1] title:" in prompt[1]["content"] and "Where did Lavrov meet Kim Jong Un?" in prompt[1]["content"]
-    )
+    assert "[1] (" in prompt[1]["content"] and "Question: Where did Lavrov meet Kim Jong Un?" in prompt[1]["content"]
 
 
 def test_rag_with_an_unreachable_openai_server_answers_retrieval_only(seeded_rag_dir, make_rag):

@@ -148,7 +148,8 @@ def test_the_system_prompt_is_the_same_whatever_the_question_and_its_language():
 
 def test_the_answer_prompt_asks_for_the_questions_language_and_its_refusal_sentence_last():
     user = answer_messages("Quando Lavrov ha incontrato Kim?", [GREEK], "it")[1]["content"]
-    assert user.endswith(f"Answer in Italian. If the sentences do not contain the answer, reply exactly: {REFUSALS['it']}")
+    assert user.endswith(
+        f"Answer in Italian. If the sentences do not contain the answer, reply exactly: {REFUSALS['it']}")
     assert REFUSALS["en"] not in user
 
 
@@ -160,7 +161,8 @@ def test_the_system_prompt_states_the_grounding_rules_and_that_quoted_text_is_da
 def test_a_follow_up_carries_the_earlier_question_after_the_evidence_and_before_its_own():
     user = answer_messages("And where?", [GREEK], "en", context="When did Lavrov meet Kim?", fence="<<f>>")[1]
     body = user["content"]
-    assert ("<<f>>\nEarlier in this conversation the user asked: When did Lavrov meet Kim?\nQuestion: And where?") in body
+    assert ("<<f>>\nEarlier in this conversation the user asked: When did Lavrov meet Kim?\n"
+            "Question: And where?") in body
 
 
 def test_quoted_article_text_is_one_line_whose_markers_cannot_pose_as_evidence_numbers():
