@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="index a folder or file of .txt/.md articles (incremental)")
+    p = sub.add_parser("ingest", help="index a folder or file of articles: .txt, .md, .html, .pdf (incremental)")
     p.add_argument("path", nargs="?", type=Path, help="folder or file (default: $RAG_DOCS_DIR or ./seeds)")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
     p.add_argument("--allow-removals", action="store_true",

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import IngestError
+from rag.formats import HTML_SUFFIXES, PDF_SUFFIXES, html_text, pdf_text
 from rag.language import LanguageDetector
 from rag.types import Document, Skipped
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = (".txt", ".md", *HTML_SUFFIXES, *PDF_SUFFIXES)
 _TITLE_MAX = 160
 _SENTENCE_END = re.compile(r"(?<=[.!?;…])\s+")
 
@@ -73,7 +74,7 @@ def walk(path: Path) -> Walk:
     "every article was deleted".
     """
     if not path.exists():
-        raise IngestError(f"{path} does not exist: give a folder of .txt/.md articles or one such file")
+        raise IngestError(f"{path} does not exist: give a folder of articles (.txt, .md, .html, .pdf) or one such file")
     if path.is_file():
         return Walk(files=[path])
     if not path.is_dir():
@@ -157,6 +158,16 @@ def decode(raw: bytes, name: str, max_bytes: int) -> str | Skipped:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def file_text(raw: bytes, name: str, max_bytes: int) -> str | Skipped:
+    """The text of a file's bytes by its type: plain text decoded, web pages and PDFs extracted."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in HTML_SUFFIXES + PDF_SUFFIXES:
+        return decode(raw, name, max_bytes)
+    if len(raw) > max_bytes:
+        return decode(raw, name, max_bytes)  # the same "too large" reason as for text files
+    return html_text(raw, name) if suffix in HTML_SUFFIXES else pdf_text(raw, name)
+
+
 def make_title(text: str, kept: Sequence[tuple[int, int]]) -> str:
     """The first line of news, or its first sentence when that line is a whole paragraph."""
     body = "".join(text[s:e] for s, e in kept).strip()
@@ -194,12 +205,13 @@ class Loader:
     def load_file(self, path: Path) -> Document | Skipped:
         path = path.resolve()
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            return Skipped(path.name, f"unsupported type {path.suffix or '(none)'}: only .txt and .md are read")
+            kinds = ", ".join(SUPPORTED_SUFFIXES)
+            return Skipped(path.name, f"unsupported type {path.suffix or '(none)'}: only {kinds} are read")
         try:
             raw = path.read_bytes()
         except OSError as exc:
             return Skipped(path.name, f"cannot read: {exc.strerror}")
-        text = decode(raw, path.name, self.max_bytes)
+        text = file_text(raw, path.name, self.max_bytes)
         if isinstance(text, Skipped):
             return text
         return self.load_text(text, path, hashlib.sha256(raw).hexdigest())
@@ -213,7 +225,7 @@ class Loader:
             return None
         if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
             return None
-        text = decode(raw, path.name, max(self.max_bytes, len(raw)))
+        text = file_text(raw, path.name, max(self.max_bytes, len(raw)))
         return None if isinstance(text, Skipped) else text
 
     def load(self, paths: Iterable[Path]) -> tuple[list[Document], list[Skipped]]:

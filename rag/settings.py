@@ -149,6 +149,15 @@ class Settings(BaseSettings):
         None, description="`user:password` to require a login on the chat page (the password is never printed)."
     )
     concurrency: int = Field(2, ge=1, description="Answers generated at once; more questions wait in the queue.")
+    uploads_per_minute: int = Field(
+        10, ge=1, description="Files one browser session may add per minute on the chat page."
+    )
+    max_pending_mb: float = Field(
+        20.0, gt=0, description="Megabytes of uploads waiting to be indexed at once; more are refused until they are."
+    )
+    login_attempts_per_minute: int = Field(
+        5, ge=1, description="Failed logins per account name and minute before the page makes that name wait."
+    )
 
     @field_validator("languages")
     @classmethod

@@ -1,4 +1,5 @@
-"""Regenerate docs/img/chat.png: a real screenshot of the chat page answering a question, sources open.
+"""Regenerate docs/img/chat.png and docs/img/chat-dark.png: the chat page answering a question, sources open,
+in the light and the dark theme.
 
     python scripts/screenshot.py                # the seeds in a temporary index, the tests' fake Ollama
     python scripts/screenshot.py --real-ollama  # the Ollama of the settings (retrieval-only when it is down)
@@ -31,29 +32,27 @@ QUESTION = "When did Lavrov meet Kim?"
 
 
 def demo_reply(request: dict) -> str | list[str]:
-    """What the fake model says: translations as JSON; the answer cites every passage naming Wonsan."""
+    """What the fake model says: translations as JSON; the answer cites the evidence sentences naming Wonsan."""
     prompt = FakeOllama.prompt_of(request)
     if "Translate this question" in prompt:
         codes = re.findall(r'"([a-z]{2})" \(', prompt)
         return [json.dumps({c: prompt.rsplit("Question:", 1)[1].strip() for c in codes})]
-    if "Standalone question:" in prompt:
-        return [prompt.split("Last message:", 1)[1].split("\n", 1)[0].strip()]
-    blocks = re.split(r"\n\n(?=\[\d+\] title: )", FakeOllama.last_user_message(request))
-    cited = [m.group(1) for b in blocks if (m := re.match(r"\[(\d+)\] title: ", b))
-             and re.search(r"Wonsan|Γουονσάν|Ουόνσαν", b)][:2] or ["1"]
+    evidence = re.findall(r"^\[(\d+)\] \([^)\n]*\) (.+)$", FakeOllama.last_user_message(request), re.M)
+    cited = [n for n, sentence in evidence if re.search(r"Wonsan|Γουονσάν|Ουόνσαν", sentence)][:2] or ["1"]
     markers = "".join(f"[{n}]" for n in cited)
     return (f"Sergey Lavrov met Kim Jong Un in Wonsan, on North Korea's east coast, during a visit that "
             f"Russia's foreign ministry announced on Saturday {markers}.")
 
 
-def photograph(url: str, question: str, out: Path) -> None:
-    """Ask ``question`` on the page at ``url``; save the page with the answer's sources open."""
+def photograph(url: str, question: str, out: Path, theme: str = "light") -> None:
+    """Ask ``question`` on the page at ``url`` in ``theme``; save the page with the answer's sources open."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 1050}, device_scale_factor=1)
-        page.goto(url)
+        page = browser.new_page(viewport={"width": 1200, "height": 1050}, device_scale_factor=1,
+                                color_scheme="dark" if theme == "dark" else "light")
+        page.goto(f"{url}?__theme={theme}")
         expect(page.locator("#rag-status")).to_contain_text("Index", timeout=30_000)
         time.sleep(1.5)  # let the first status refresh land
         box = page.locator("#rag-question textarea")
@@ -96,11 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         app.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
         try:
             photograph(f"http://127.0.0.1:{port}/", args.question, args.out)
+            dark = args.out.with_name(f"{args.out.stem}-dark{args.out.suffix}")
+            photograph(f"http://127.0.0.1:{port}/", args.question, dark, theme="dark")
         finally:
             app.close()
             if fake is not None:
                 fake.stop()
-    print(f"wrote {args.out}", file=sys.stderr)
+    print(f"wrote {args.out} and its -dark twin", file=sys.stderr)
     return 0
 
 

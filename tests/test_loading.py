@@ -147,8 +147,11 @@ GREEK_SENTENCE = "Ο Λαβρόφ συναντήθηκε με τον Κιμ Γι
         pytest.param("blank.md", b"  \n\t\n\n", "empty", "remove", id="whitespace-only"),
         pytest.param("greek.txt", GREEK_SENTENCE.encode("cp1253"), "not UTF-8", "iconv", id="cp1253"),
         pytest.param(
-            "article.pdf", b"%PDF-1.7\n" + GREEK_SENTENCE.encode(), "unsupported type .pdf", ".txt", id="pdf"
+            "article.docx", b"PK\x03\x04" + GREEK_SENTENCE.encode(), "unsupported type .docx", ".txt", id="docx"
         ),
+        # A PDF is read (tests/test_formats.py); one that is not really a PDF says so.
+        pytest.param("article.pdf", b"%PDF-1.7\n" + GREEK_SENTENCE.encode(), "cannot read this PDF", "save it",
+                     id="broken-pdf"),
     ],
 )
 def test_unusable_file_is_skipped_with_a_reason_that_says_what_to_do(

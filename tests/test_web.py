@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
+import time
 from dataclasses import replace
+from html import escape as html_escape
+from html import unescape as html_unescape
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import gradio as gr
 import pytest
@@ -16,20 +21,26 @@ from rag.llm import Health
 from rag.settings import Settings
 from rag.types import Answer, Citation, IndexStats, Passage, Skipped
 from rag.web import ChatPage, ChatSession, build_app, launch_options
+from rag.web.access import LoginThrottle, exposure_warning, is_loopback
+from rag.web.app import warn_if_exposed
 from rag.web.html import (
     answer_text_html,
     highlight,
     language_choices,
     markdown_text,
     model_choices,
+    plain_answer_text,
     render_answer,
     render_error,
+    render_jobs,
+    render_stopped,
     render_streaming,
     render_user,
     sentence_offsets,
     source_anchor,
     status_markdown,
 )
+from rag.web.ingest_queue import IngestJob, IngestQueue, UploadLimits, UploadRefused
 from rag.web.uploads import accept_upload, client_name, safe_upload_name, store_upload, validate_upload
 
 ARTICLE = seed_text(ITALIAN)
@@ -124,7 +135,8 @@ def test_article_and_model_text_is_escaped() -> None:
     passage = _passage(0, 0, text=f"{evil} {SENTENCE} {evil}")
     c = _citation(passage=passage)
     html = render_answer(_answer(text=f"{evil} [1]", citations=(c,)), "a1")
-    assert "<script>" not in html and html.count("&lt;script&gt;") == 3
+    # The answer, the passage twice, and the answer again in the text Copy takes.
+    assert "<script>" not in html and html.count("&lt;script&gt;") == 4
 
 
 def test_an_answer_is_a_single_line_so_markdown_leaves_it_alone() -> None:
@@ -175,7 +187,7 @@ STATS = IndexStats(documents=5, chunks=16, languages={"el": 3, "it": 1, "tr": 1}
 def test_status_names_the_model_when_it_can_answer() -> None:
     text = status_markdown(_health(), STATS)
     assert "gemma3:4b" in text and "reachable" in text
-    assert "5 articles, 16 chunks (Greek 3, Italian 1, Turkish 1)" in text
+    assert "5 articles (3 in Greek, 1 in Italian, 1 in Turkish), 16 passages" in text
 
 
 def test_status_shows_the_retrieval_only_banner_when_ollama_is_down() -> None:
@@ -218,9 +230,10 @@ def test_stored_name_is_a_hash_and_a_sanitised_stem() -> None:
 @pytest.mark.parametrize(
     ("name", "raw", "reason"),
     [
-        ("report.pdf", b"%PDF", "unsupported type .pdf"),
+        ("report.docx", b"PK", "unsupported type .docx"),
+        ("report.pdf", b"%PDF-1.7 not really", "cannot read this PDF"),
         ("scan.txt", b"abc\x00def", "binary file"),
-        ("big.txt", b"x" * 101, "larger than"),
+        ("big.txt", b"x" * 101, "over the 0.0001 MB limit for one file"),
         ("greek.txt", "Καλημέρα".encode("cp1253"), "not UTF-8"),
         ("empty.md", b"  \n", "empty file"),
     ],
@@ -261,7 +274,7 @@ def test_accepted_upload_is_ingested_without_touching_other_articles(seeded_copy
     after = {cid for cid, _, _ in rag.store.iter_rows()}
     assert before < after and rag.stats().documents == 6
     assert rag.retrieve("Lantern Festival Port Velmora", top_k=1)[0].source == result.stored.name
-    assert "already indexed" in accept_upload(rag, upload).message
+    assert "already in the articles" in accept_upload(rag, upload).message
 
 
 def test_rejected_upload_stores_and_indexes_nothing(seeded_copy: Path, make_rag, tmp_path: Path) -> None:
@@ -289,6 +302,10 @@ def _ask(page: ChatPage, session: ChatSession, question: str) -> str:
     for _ in page.respond(session, 3, "", "", 0.1):
         pass
     return session.messages[-1]["content"]
+
+
+def _finish(answering) -> list:  # noqa: ANN001
+    return list(answering)
 
 
 def test_building_the_page_does_not_wait_for_the_model(settings: Settings, make_rag) -> None:
@@ -341,11 +358,11 @@ def test_new_chat_forgets_the_conversation_and_an_abandoned_answer(rag) -> None:
 
 def test_status_refresh_shows_the_banner_and_only_sends_changed_choices(rag) -> None:
     page = ChatPage(rag)
-    status, models, languages, shown = page.refresh_status({})
+    status, models, languages, shown, _ = page.refresh_status({})
     assert "retrieval-only" in status and "Index" in status
     assert shown["models"] == ["gemma3:4b"]
-    _, models_again, _, _ = page.refresh_status(shown)
-    assert models_again == gr.skip()
+    _, models_again, _, _, summary_again = page.refresh_status(shown)
+    assert models_again == gr.skip() and summary_again == gr.skip()
 
 
 # -- launching -------------------------------------------------------------------------------------------
@@ -353,7 +370,8 @@ def test_status_refresh_shows_the_banner_and_only_sends_changed_choices(rag) -> 
 
 def test_launch_options_come_from_the_settings() -> None:
     opts = launch_options(Settings(host="0.0.0.0", port=8080, auth="ana:secret"), environ={})
-    assert (opts["server_name"], opts["server_port"], opts["auth"]) == ("0.0.0.0", 8080, ("ana", "secret"))
+    assert (opts["server_name"], opts["server_port"]) == ("0.0.0.0", 8080)
+    assert isinstance(opts["auth"], LoginThrottle) and opts["auth"].check("ana", "secret")
 
 
 def test_gradio_environment_variables_apply_when_the_settings_do_not_say() -> None:
@@ -361,3 +379,302 @@ def test_gradio_environment_variables_apply_when_the_settings_do_not_say() -> No
     opts = launch_options(Settings(), environ=env)
     assert opts["server_name"] is None and opts["server_port"] is None and "auth" not in opts
     assert launch_options(Settings(port=7000), environ=env)["server_port"] == 7000
+
+
+# -- the answer's footer, Copy, notices ------------------------------------------------------------------
+
+
+def test_the_footer_names_the_model_mode_timings_and_translation() -> None:
+    answer = _answer(retrieve_ms=42.0, first_token_ms=1500.0, total_ms=4200.0, translations={"el": "…", "it": "…"})
+    footer = re.search(r'<div class="rag-footer">.*?</div>', render_answer(answer, "a1")).group(0)
+    for shown in ("gemma3:4b", "retrieval 42 ms", "first token 1.5 s", "total 4.2 s",
+                  "searched in translation: Greek, Italian"):
+        assert shown in footer
+    plain = render_answer(_answer(translations={}), "a1")
+    assert "no translation" in plain
+
+
+def test_retrieval_only_answers_say_no_model_was_used_and_carry_no_per_source_badges() -> None:
+    c = _citation(inferred=True)
+    answer = _answer(text="- One [1]", citations=(c,), mode="retrieval-only", model=None,
+                     notice="no model: start it with `ollama serve`")
+    html = render_answer(answer, "a1")
+    assert "no model (retrieval-only)" in html
+    assert "rag-badge" not in html  # every source would say "the model cited nothing"
+    assert "<code>ollama serve</code>" in html and "`" not in html
+
+
+def test_copy_takes_plain_text_with_numbered_sources() -> None:
+    answer = _answer(text="Lavrov met Kim in Wonsan [1].")
+    plain = plain_answer_text(answer)
+    assert plain.splitlines()[0] == "Lavrov met Kim in Wonsan [1]."
+    assert f"[1] Lavrov in Corea del Nord ({ITALIAN}, Italian)" in plain
+    assert f"“{SENTENCE}”" in plain and "<" not in plain
+    # On the page the text sits in a hidden block beside the Copy button, newlines kept as entities.
+    block = re.search(r'<pre class="rag-plain">(.*?)</pre>', render_answer(answer, "a1")).group(1)
+    assert html_unescape(block) == plain
+
+
+def test_source_cards_link_to_the_article_with_the_sentence_span() -> None:
+    html = render_answer(_answer(), "a1")
+    href = re.search(r'<a class="rag-open" href="#rag-open\?([^"]+)"', html).group(1)
+    query = parse_qs(html_unescape(href))
+    c = _citation()
+    assert query["source"] == [ITALIAN] and query["start"] == [str(c.start)] and query["end"] == [str(c.end)]
+
+
+def test_the_evidence_is_shown_while_the_answer_is_being_written() -> None:
+    html = render_streaming("", (_citation(),), "a1")
+    assert "Sources (1)" in html and "Writing the answer" in html and "Read the article" in html
+    assert f"<mark>{SENTENCE}</mark>" in html
+    # Markers of known sentences link to them while the text streams.
+    assert f'href="#{source_anchor("a1", 1)}"' in render_streaming("Kim [1] [2]", (_citation(),), "a1")
+
+
+def test_a_stopped_answer_keeps_its_text_and_says_it_was_stopped() -> None:
+    html = render_stopped("Lavrov met [1]", (_citation(),), "a1")
+    assert "Lavrov met" in html and "Stopped" in html and "Sources (1)" in html
+
+
+def test_status_counts_articles_per_language_and_names_the_model_picked() -> None:
+    health = _health(models=("gemma3:4b", "qwen2.5:3b"))
+    assert "**Model**: qwen2.5:3b via ollama" in status_markdown(health, STATS, model="qwen2.5:3b")
+    assert "not installed: run `ollama pull llama3.2:3b`" in status_markdown(health, STATS, model="llama3.2:3b")
+
+
+# -- the upload queue ------------------------------------------------------------------------------------
+
+
+GOOD_ARTICLE = b"The Lantern Festival of Port Velmora opened on 3 March 2025 with twelve thousand lanterns.\n"
+
+
+def _queue(rag, **limits) -> IngestQueue:  # noqa: ANN001
+    values = dict(max_file_bytes=10_000, per_minute=3, max_pending_bytes=50_000)
+    values.update(limits)
+    return IngestQueue(rag, UploadLimits(**values))
+
+
+def test_uploads_over_the_size_limit_are_refused_with_a_message_for_the_user(rag) -> None:
+    with pytest.raises(UploadRefused, match=r"big.txt was not added: it is 0.0 MB, over the 0.001 MB limit") as err:
+        _queue(rag, max_file_bytes=1_000).submit("s1", "big.txt", b"x" * 2_000)
+    assert "RAG_" not in str(err.value)
+
+
+def test_uploads_per_minute_are_limited_per_session(rag) -> None:
+    now = [1000.0]
+    q = IngestQueue(rag, UploadLimits(10_000, 2, 10_000_000), clock=lambda: now[0])
+    q.submit("alice", "a.txt", b"\x00")
+    q.submit("alice", "b.txt", b"\x00")
+    with pytest.raises(UploadRefused, match="2 files a minute is the most one page can add; try again in 60 s"):
+        q.submit("alice", "c.txt", b"\x00")
+    q.submit("bob", "c.txt", b"\x00")  # another browser is not affected
+    now[0] += 61
+    q.submit("alice", "c.txt", b"\x00")
+    assert q.wait_idle(30)
+
+
+def test_pending_upload_volume_is_limited(rag) -> None:
+    blocker = threading.Event()  # holds the worker: the first file is still pending when the second arrives
+    q = IngestQueue(_SlowRag(rag, blocker), UploadLimits(10_000, 10, 100))
+    q.submit("s", "a.txt", b"a" * 80)
+    with pytest.raises(UploadRefused, match="MB of articles are still being indexed; add it once they are done"):
+        q.submit("s", "b.txt", b"b" * 80)
+    blocker.set()
+    assert q.wait_idle(30)
+
+
+class _SlowRag:
+    """A RAG whose ingest waits for a signal (the queue's worker stays busy until the test says so)."""
+
+    def __init__(self, rag, go: threading.Event) -> None:  # noqa: ANN001
+        self._rag, self._go = rag, go
+        self.settings = rag.settings
+
+    def ingest(self, path, **kw):  # noqa: ANN001, ANN201
+        self._go.wait(30)
+        return self._rag.ingest(path, **kw)
+
+
+def test_each_upload_is_reported_queued_then_done_or_failed_with_its_reason(seeded_copy: Path, make_rag) -> None:
+    rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS))
+    go = threading.Event()
+    q = IngestQueue(_SlowRag(rag, go), UploadLimits(1_000_000, 10, 10_000_000))
+    q.submit("s", "festival.txt", GOOD_ARTICLE)
+    q.submit("s", "scan.txt", b"\x00\x01binary")
+    q.submit("other", "mine.txt", GOOD_ARTICLE)
+    states = [j.state for j in q.jobs("s")]
+    assert states in (["queued", "queued"], ["indexing", "queued"])
+    go.set()
+    assert q.wait_idle(60)
+    done, failed = q.jobs("s")
+    assert done.state == "done" and "festival.txt added as" in done.message
+    assert failed.state == "failed" and failed.message.startswith("scan.txt was not added: binary file")
+    assert [j.name for j in q.jobs("other")] == ["mine.txt"]
+    html = render_jobs(q.jobs("s"), time.monotonic())
+    assert 'data-state="done"' in html and 'data-state="failed"' in html
+
+
+def test_indexing_progress_shows_passages_and_time_left() -> None:
+    job = IngestJob(id="j", session="s", name="long.txt", size=300_000, state="indexing", started=100.0,
+                    chunks_done=50, chunks_expected=200)
+    assert job.seconds_left(110.0) == pytest.approx(30.0)
+    html = render_jobs([job], 110.0)
+    assert "long.txt" in html and "indexing" in html and "50 of about 200 passages" in html
+    assert "about 30 s left" in html
+
+
+# -- controlling an answer -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_page(seeded_copy: Path, make_rag):  # noqa: ANN201
+    """A page whose model writes one piece every 0.2 s."""
+    with FakeOllama(models={"gemma3:4b": 32768}, default=SLOW_ANSWER, chunk_delay=0.2) as fake:
+        rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS, ollama_host=fake.url, translate=False))
+        yield ChatPage(rag), fake
+
+
+SLOW_ANSWER = "Lavrov met Kim Jong Un in Wonsan [1], and the talks lasted for more than three hours in all [1]."
+
+
+def _start(page: ChatPage, session: ChatSession, question: str, pieces: int = 3):  # noqa: ANN202
+    """Ask and read the answer until ``pieces`` pieces of text are shown; the running generator."""
+    page.accept(question, session)
+    answering = page.respond(session, 3, "", "", 0.1)
+    while len(session.partial.split()) < pieces:
+        next(answering)
+    return answering
+
+
+def test_stop_keeps_the_partial_answer_marked_and_frees_the_question_box(slow_page) -> None:
+    page, _ = slow_page
+    session = ChatSession()
+    answering = _start(page, session, "When did Lavrov meet Kim?")
+    partial = session.partial
+    chat, box, saved = page.stop(session)
+    assert "Stopped" in chat[-1]["content"] and partial.split()[0] in chat[-1]["content"]
+    assert box.interactive and not session.busy and saved["messages"] == chat
+    started = time.monotonic()
+    # The abandoned answer writes nothing more (its last output leaves the page as Stop left it).
+    assert all(out == (gr.skip(),) * 3 for out in _finish(answering))
+    assert time.monotonic() - started < 5
+    assert session.messages[-1]["content"] == chat[-1]["content"]
+
+
+def test_new_chat_during_an_answer_then_a_new_question_is_answered(slow_page) -> None:
+    page, fake = slow_page
+    session = ChatSession()
+    answering = _start(page, session, "When did Lavrov meet Kim?")
+    page.new_chat(session)
+    _finish(answering)
+    assert session.messages == [] and session.turns == []
+    fake.chunk_delay = 0.0
+    html = _ask(page, session, "Where did Lavrov meet Kim?")
+    assert "Wonsan" in html and "rag-footer" in html
+    assert [t["content"] for t in session.turns][0] == "Where did Lavrov meet Kim?"
+
+
+def test_regenerate_asks_the_last_question_again_in_place_of_its_answer(slow_page) -> None:
+    page, fake = slow_page
+    fake.chunk_delay = 0.0
+    session = ChatSession()
+    _ask(page, session, "When did Lavrov meet Kim?")
+    asked = len(fake.bodies("/api/chat"))
+    chat, _ = page.regenerate(session)
+    assert [m["role"] for m in chat] == ["user", "assistant"] and session.pending == "When did Lavrov meet Kim?"
+    _finish(page.respond(session, 3, "", "", 0.1))
+    assert len(fake.bodies("/api/chat")) > asked
+    assert len(session.messages) == 2 and len(session.turns) == 2 and "rag-footer" in session.messages[-1]["content"]
+
+
+@pytest.mark.parametrize("top_k", [0, 500])
+def test_the_number_of_passages_is_checked(rag, top_k: int) -> None:
+    page, session = ChatPage(rag), ChatSession()
+    page.accept("When did Lavrov meet Kim?", session)
+    _finish(page.respond(session, top_k, "", "", 0.1))
+    assert "the number of passages must be between 1 and 20" in session.messages[-1]["content"]
+
+
+def test_a_reload_restores_this_browsers_conversation(rag) -> None:
+    page = ChatPage(rag)
+    saved = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+             "turns": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    session = ChatSession()
+    chat, _ = page.restore(saved, session)
+    assert chat == saved["messages"] and session.turns == saved["turns"]
+    assert page.restore({"messages": "junk"}, ChatSession()) == (gr.skip(), gr.skip())
+
+
+# -- access ----------------------------------------------------------------------------------------------
+
+
+def test_failed_logins_lock_the_name_for_a_growing_time() -> None:
+    now = [0.0]
+    gate = LoginThrottle("ana", "secret", per_minute=3, failure_delay=0, clock=lambda: now[0])
+    assert [gate.check("ana", "wrong") for _ in range(3)] == [False] * 3
+    assert not gate.check("ana", "secret")  # locked: even the right password waits
+    assert gate.locked_for("ana") == pytest.approx(60)
+    now[0] += 61
+    assert [gate.check("ana", "wrong") for _ in range(3)] == [False] * 3
+    assert gate.locked_for("ana") == pytest.approx(120)  # the second lock is twice as long
+    now[0] += 121
+    assert gate.check("ana", "secret") and gate.locked_for("ana") == 0
+
+
+def test_a_hundred_wrong_passwords_take_a_lock_not_a_tenth_of_a_second() -> None:
+    gate = LoginThrottle("ana", "secret", per_minute=5, failure_delay=0)
+    tried = [gate.check("ana", f"guess{i}") for i in range(100)]
+    assert not any(tried) and gate.locked_for("ana") > 50
+
+
+@pytest.mark.parametrize(("host", "auth", "warns"), [
+    ("0.0.0.0", None, True), ("192.168.1.5", None, True), ("::", None, True),
+    ("127.0.0.1", None, False), ("localhost", None, False), ("::1", None, False), ("0.0.0.0", "ana:pw", False),
+])
+def test_a_page_open_to_the_network_without_a_login_warns_loudly(host: str, auth: str | None, warns: bool,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    options = launch_options(Settings(host=host, auth=auth), environ={})
+    warning = warn_if_exposed(options, environ={})
+    assert (warning is not None) == warns
+    if warns:
+        assert host in warning and "RAG_AUTH" in warning and warning in capsys.readouterr().err
+    assert exposure_warning("0.0.0.0", True) is None and is_loopback("127.0.0.2")
+
+
+# -- the articles view -----------------------------------------------------------------------------------
+
+
+def test_the_articles_view_lists_every_article_and_says_where_it_comes_from(seeded_copy: Path, make_rag) -> None:
+    rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS))
+    page = ChatPage(rag)
+    table, _ = page.article_list()
+    assert table.count("<tr data-doc=") == 5 and table.count("articles folder") == 5
+    assert "Italian" in table and "Lavrov" in table
+    summary = page.summary()
+    assert summary.startswith("**5 articles** (3 in Greek, 1 in Italian, 1 in Turkish)")
+
+
+def test_an_article_opens_whole_with_the_cited_sentence_highlighted(seeded_copy: Path, make_rag) -> None:
+    rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS))
+    page = ChatPage(rag)
+    start = ARTICLE.index(SENTENCE)
+    doc = page.articles.find(ITALIAN, 0, 10)
+    reader, message = page.open_article(doc.doc_id, start, start + len(SENTENCE))
+    assert message == "" and f'<mark class="rag-hl" id="rag-hl">{html_escape(SENTENCE)}</mark>' in reader
+    assert html_unescape(re.sub(r"<[^>]+>", "", reader.split('<div class="rag-reader">', 1)[1])) == ARTICLE
+    assert "from the articles folder" in reader
+
+
+def test_an_uploaded_article_can_be_removed_and_a_folder_article_cannot(seeded_copy: Path, make_rag) -> None:
+    rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS))
+    page = ChatPage(rag)
+    page.uploads.submit("s", "festival.txt", GOOD_ARTICLE)
+    assert page.uploads.wait_idle(60)
+    upload = next(d for d in rag.documents() if d.origin == "upload")
+    folder = next(d for d in rag.documents() if d.origin == "folder")
+    message, _, _, _ = page.remove_article(folder.doc_id)
+    assert "comes from the articles folder" in message and len(rag.documents()) == 6
+    message, table, _, _ = page.remove_article(upload.doc_id)
+    assert "Removed" in message and "festival" not in table
+    assert len(rag.documents()) == 5 and not Path(upload.path).exists()
+    assert all(p.source != upload.source for p in rag.retrieve("Lantern Festival Port Velmora", top_k=5))
