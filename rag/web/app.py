@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -353,7 +353,7 @@ class ChatPage:
         pending = any(j.pending for j in jobs)
         return self._jobs_html(session), gr.Timer(active=pending)
 
-    def _jobs_html(self, session: str, refused: list[str] = ()) -> str:
+    def _jobs_html(self, session: str, refused: Sequence[str] = ()) -> str:
         html = render_jobs(self.uploads.jobs(session), time.monotonic())
         if refused:
             html += '<ul class="rag-jobs">' + "".join(
@@ -522,9 +522,9 @@ def build_app(rag: RAG, *, status_every: float = 5.0) -> gr.Blocks:
         for trigger in (new_chat.click, chatbot.clear):
             trigger(page.new_chat, [session], answer_outputs, queue=False)
 
-        refresh = dict(fn=page.refresh_status, inputs=[shown, model],
-                       outputs=[status, model, language, shown, summary],
-                       concurrency_limit=None, show_progress="hidden")
+        refresh: dict[str, Any] = dict(fn=page.refresh_status, inputs=[shown, model],
+                                       outputs=[status, model, language, shown, summary],
+                                       concurrency_limit=None, show_progress="hidden")
         app.load(page.restore, [saved, session], [chatbot, question], queue=False)
         app.load(**refresh)
         timer.tick(**refresh)

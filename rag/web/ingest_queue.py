@@ -16,6 +16,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -163,8 +164,8 @@ class IngestQueue:
                 raw = self._raw[job_id]
                 job.state, job.started = "indexing", self.clock()
             try:
-                result = ingest_upload(self.rag, job.name, raw, on_progress=lambda p, j=job: self._progress(j, p),
-                                       on_text=lambda text, j=job: self._expect(j, text))
+                result = ingest_upload(self.rag, job.name, raw, on_progress=partial(self._progress, job),
+                                       on_text=partial(self._expect, job))
                 state: State = "done" if result.ok else "failed"
                 message = result.message
             except Exception as exc:  # one failed file never stops the queue; the reason is shown

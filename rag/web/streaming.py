@@ -15,10 +15,9 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
-from rag.types import Answer
-
 if TYPE_CHECKING:
     from rag.pipeline import RAG
+    from rag.streaming import AnswerStream
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +28,10 @@ _POLL = 0.2  # seconds between checks of whether the answer is still wanted
 class PageStream:
     """The events of one answer, read from ``RAG.stream`` in a background thread."""
 
-    def __init__(self, start: Callable[[], Any]) -> None:
+    def __init__(self, start: Callable[[], AnswerStream]) -> None:
         self._start = start
-        self._stream: Any = None
-        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stream: AnswerStream | None = None
+        self._events: queue.Queue[tuple[Kind | Literal["error"], Any]] = queue.Queue()
         self._cancelled = threading.Event()
         self._thread = threading.Thread(target=self._pump, name="answer-stream", daemon=True)
         self._thread.start()
@@ -42,14 +41,10 @@ class PageStream:
             stream = self._stream = self._start()
             if self._cancelled.is_set():
                 stream.cancel()
-            evidence = getattr(stream, "evidence", None)
-            self._events.put(("evidence", tuple(getattr(evidence, "citations", ()) or ())))
+            self._events.put(("evidence", tuple(stream.evidence.citations)))
             for piece in stream:
                 self._events.put(("piece", piece))
-            answer = stream.answer
-            if not isinstance(answer, Answer):
-                raise TypeError(f"the answer stream ended with {type(answer).__name__}, not an Answer")
-            self._events.put(("answer", answer))
+            self._events.put(("answer", stream.answer))
         except BaseException as exc:  # handed to the reader, which shows it as one line
             self._events.put(("error", exc))
 
@@ -66,6 +61,7 @@ class PageStream:
                 continue
             if kind == "error":
                 raise value
+            assert kind != "error"
             yield kind, value
             if kind == "answer":
                 return

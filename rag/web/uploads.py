@@ -9,7 +9,6 @@ path it is given, and that path is the new file).
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 import os
 import re
@@ -98,8 +97,7 @@ def ingest_upload(rag: RAG, label: str, raw: bytes, on_progress: Callable[[Any],
     if on_text is not None:
         on_text(checked)
     stored = store_upload(rag.settings.uploads_dir, label, raw)
-    kwargs = {"on_progress": on_progress} if on_progress and _reports_progress(rag) else {}
-    report = rag.ingest(stored, **kwargs)
+    report = rag.ingest(stored, on_progress=on_progress)
     if report.skipped:
         stored.unlink(missing_ok=True)
         return UploadResult(False, f"{label} was not added: {report.skipped[0].reason}")
@@ -109,8 +107,3 @@ def ingest_upload(rag: RAG, label: str, raw: bytes, on_progress: Callable[[Any],
     chunks = f"{report.chunks_embedded} passage{'s' if report.chunks_embedded != 1 else ''}"
     message = f"{label} added as {stored.name}: {chunks}; the index now holds {report.chunks_total} passages"
     return UploadResult(True, message, stored)
-
-
-def _reports_progress(rag: RAG) -> bool:
-    # ``RAG.ingest`` reports progress through ``on_progress`` where the facade offers it.
-    return "on_progress" in inspect.signature(rag.ingest).parameters
