@@ -115,6 +115,7 @@ class Answerer:
         history_turns: int = 6,
         evidence_tokens: int = 320,
         no_answer_threshold: float = 0.0,
+        prompt_refusal: bool = True,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
@@ -126,6 +127,7 @@ class Answerer:
         self.history_turns = history_turns
         self.evidence_tokens = evidence_tokens
         self.gate = NoAnswerGate(no_answer_threshold)
+        self.prompt_refusal = prompt_refusal
         self._translations: OrderedDict[tuple, dict[str, str]] = OrderedDict()
         self._translations_lock = threading.Lock()  # answers run concurrently on the chat page
 
@@ -284,7 +286,8 @@ class Answerer:
 
     def _generate(self, base: Answer, evidence: list[Citation], found: _Search, opts: AskOptions, started: float,
                   cancelled: threading.Event) -> Iterator[str | Answer]:
-        messages = answer_messages(base.question, evidence, base.language, context=found.context)
+        messages = answer_messages(base.question, evidence, base.language, context=found.context,
+                                   refusal=self.prompt_refusal)
         base = replace(base, prompt_tokens=sum(prompt_tokens(m["content"]) for m in messages))
         pieces: list[str] = []
         first_token_ms = None

@@ -342,6 +342,7 @@ class RAG:
                     support_threshold=s.support_threshold, translation_weight=s.translation_weight,
                     max_answer_tokens=s.max_answer_tokens, history_turns=s.history_turns,
                     evidence_tokens=s.evidence_tokens, no_answer_threshold=s.no_answer_threshold,
+                    prompt_refusal=s.prompt_refusal,
                 )
             return self._answerers[name]
 

@@ -49,6 +49,11 @@ SYSTEM_PROMPT = """Answer questions about news articles using ONLY the numbered 
 6. If the sentences do not contain the answer, reply only with the refusal sentence given after the question.
 Be brief: one to three sentences."""
 
+# For models that over-refuse when offered a refusal (measured: Qwen2.5-Coder-1.5B refused 18 of 22
+# answerable questions): the same rules without rule 6; the evidence check alone refuses.
+_REFUSAL_RULE = "\n6. If the sentences do not contain the answer, reply only with the refusal sentence given after the question."
+SYSTEM_PROMPT_NO_REFUSAL = SYSTEM_PROMPT.replace(_REFUSAL_RULE, "")
+
 def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 
@@ -94,11 +99,13 @@ def evidence_block(evidence: Sequence[Citation], fence: str) -> str:
 
 
 def answer_messages(
-    question: str, evidence: Sequence[Citation], language: str, *, context: str = "", fence: str | None = None
+    question: str, evidence: Sequence[Citation], language: str, *, context: str = "", fence: str | None = None,
+    refusal: bool = True,
 ) -> list[dict[str, str]]:
     """The chat messages that ask for a grounded, cited answer: the constant rules, the evidence, the question.
 
     ``context`` is the earlier question of a conversation, for a follow-up that needs it ("And where?").
+    ``refusal``: offer the model the refusal sentence (off for models that then refuse everything).
     """
     fence = fence or new_fence()
     name = language_name(language)
@@ -106,9 +113,12 @@ def answer_messages(
     if context:
         parts.append(f"Earlier in this conversation the user asked: {quote(context, fence)}")
     parts.append(f"Question: {quote(question, fence)}")
-    parts.append(f"Answer in {name}. If the sentences do not contain the answer, reply exactly: "
-                 f"{refusal_sentence(language)}")
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(parts)}]
+    if refusal:
+        parts.append(f"Answer in {name}. If the sentences do not contain the answer, reply exactly: "
+                     f"{refusal_sentence(language)}")
+        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(parts)}]
+    parts.append(f"Answer in {name}, citing [n]:")
+    return [{"role": "system", "content": SYSTEM_PROMPT_NO_REFUSAL}, {"role": "user", "content": "\n".join(parts)}]
 
 
 def repair_language_messages(

@@ -138,6 +138,12 @@ class Settings(BaseSettings):
         description="Best question-sentence similarity below which the articles are taken not to answer "
         "(calibrated in docs/evaluation.md; 0 turns the check off).",
     )
+    prompt_refusal: bool = Field(
+        True,
+        description="Tell the model to reply with the refusal sentence when the evidence lacks the answer. "
+        "Turn off for very small models, which then refuse nearly everything (docs/evaluation.md): only the "
+        "evidence check (no_answer_threshold) refuses.",
+    )
     max_question_chars: int = Field(
         2000, ge=10, description="Longer questions are refused before any embedding (a huge paste holds a chat slot)."
     )
