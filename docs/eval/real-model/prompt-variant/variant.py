@@ -1,6 +1,6 @@
 # Diagnostic for docs/evaluation.md ("Answers with the real model"): run with PYTHONPATH at a checkout of
 # branch t12 (595fa20; needs RAG.stream -> AnswerStream), RAG_* pointing at the real-model server and an ingested
-# RAG_DATA_DIR: python variant.py eval/answer_set.jsonl > results.jsonl
+# RAG_DATA_DIR: python variant.py eval/answer_set.jsonl > results.txt
 """Diagnostic: t12's evidence, one prompt variant that makes refusal less salient; refusals and must_include."""
 import json, sys, time, urllib.request
 from rag import RAG
