@@ -51,7 +51,9 @@ Be brief: one to three sentences."""
 
 # For models that over-refuse when offered a refusal (measured: Qwen2.5-Coder-1.5B refused 18 of 22
 # answerable questions): the same rules without rule 6; the evidence check alone refuses.
-_REFUSAL_RULE = "\n6. If the sentences do not contain the answer, reply only with the refusal sentence given after the question."
+_REFUSAL_RULE = (
+    "\n6. If the sentences do not contain the answer, reply only with the refusal sentence given after the question."
+)
 SYSTEM_PROMPT_NO_REFUSAL = SYSTEM_PROMPT.replace(_REFUSAL_RULE, "")
 
 def language_name(code: str) -> str:

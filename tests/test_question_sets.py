@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -15,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 STARTING = REPO / "eval" / "questions.jsonl"
 EXTRA = REPO / "eval" / "questions_extra.jsonl"
+ANSWER_SET = REPO / "eval" / "answer_set.jsonl"
 ARTICLES = {p.stem: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
 
 
@@ -88,3 +91,31 @@ def test_follow_ups_carry_their_earlier_turns(extra: list[Question]) -> None:
     for q in follow_ups:
         assert [t["role"] for t in q.history][::2] == ["user"] * len(q.history[::2]), q.id
         assert all(isinstance(t["content"], str) and t["content"].strip() for t in q.history), q.id
+
+
+def test_the_answer_set_is_copied_unchanged_from_the_two_sets() -> None:
+    # The answer set is measured before and after answering changes (issue 12): a question edited in one
+    # copy but not the other would make the two measurements disagree about the same id.
+    originals = {
+        json.loads(line)["id"]: line.rstrip("\n")
+        for path in (STARTING, EXTRA)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    lines = [line for line in ANSWER_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    changed = [json.loads(line)["id"] for line in lines if originals.get(json.loads(line)["id"]) != line]
+    assert changed == []
+
+
+def test_the_answer_set_covers_what_issue_12_measures() -> None:
+    answer_set = load_questions(ANSWER_SET)
+    assert len(answer_set) >= 30
+    assert sum(not q.answerable for q in answer_set) >= 6
+    counts = Counter(q.lang for q in answer_set)
+    assert all(counts[lang] >= 5 for lang in ("en", "el", "it", "tr")), counts
+    assert 3 <= sum(bool(q.history) for q in answer_set) <= 4
+    assert {ev.doc for q in answer_set for ev in q.evidence} == set(ARTICLES)
+    # The "before" pass runs only the first ten (minutes per question on the old code): they must mix too.
+    first = answer_set[:10]
+    assert {q.lang for q in first} == {"en", "el", "it", "tr"}
+    assert any(not q.answerable for q in first) and any(q.history for q in first)
