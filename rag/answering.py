@@ -14,24 +14,23 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rag.cache import LRU
 from rag.citations import cite, marker_numbers, sentence_spans, split_claims, strip_markers
 from rag.embedding import Embedder
 from rag.errors import LLMError
 from rag.evidence import NoAnswerGate, SentenceScores, prompt_tokens, score_sentences, select_evidence
-from rag.language import LanguageDetector
+from rag.language import LanguageDetector, language_name
 from rag.llm import LLMBackend
 from rag.prompts import (
     RETRIEVAL_ONLY_INTRO,
     SYSTEM_PROMPT,
     answer_messages,
     is_refusal,
-    language_name,
     refusal_sentence,
     repair_language_messages,
     translation_messages,
@@ -128,8 +127,7 @@ class Answerer:
         self.evidence_tokens = evidence_tokens
         self.gate = NoAnswerGate(no_answer_threshold)
         self.prompt_refusal = prompt_refusal
-        self._translations: OrderedDict[tuple, dict[str, str]] = OrderedDict()
-        self._translations_lock = threading.Lock()  # answers run concurrently on the chat page
+        self._translations: LRU[tuple, dict[str, str]] = LRU(256)
 
     # -- retrieval: the one path `RAG.retrieve`, `rag search`, the evaluation and answers share --------
 
@@ -150,19 +148,16 @@ class Answerer:
         if not targets:
             return {}
         key = (self.llm.model, question, tuple(targets))
-        with self._translations_lock:
-            if key in self._translations:
-                return self._translations[key]
+        cached = self._translations.get(key)
+        if cached is not None:
+            return cached
         try:
             reply = self.llm.complete(translation_messages(question, targets), temperature=0.0, max_tokens=300)
         except LLMError as exc:
             log.warning("translation failed, searching with the original question only: %s", exc)
             return {}
         result = {k: v for k, v in parse_translations(reply, targets).items() if v.casefold() != question.casefold()}
-        with self._translations_lock:
-            self._translations[key] = result
-            if len(self._translations) > 256:
-                self._translations.popitem(last=False)
+        self._translations.put(key, result)
         return result
 
     def _search(self, query: str, language: str, opts: AskOptions, context: str = "") -> _Search:

@@ -29,9 +29,6 @@ from rag.types import Answer, DocumentInfo, IndexStats, IngestProgress, IngestRe
 
 log = logging.getLogger(__name__)
 
-_FRESHNESS_SECONDS = 1.0  # how often a reader checks whether another process changed the index
-
-
 class RAG:
     """Ingest articles, retrieve passages across languages, and answer questions.
 
@@ -48,10 +45,13 @@ class RAG:
         chroma_client: Any | None = None,
         llm: LLMBackend | None = None,
         check_embedder: bool = True,
+        freshness_seconds: float = 1.0,
     ) -> None:
         """``check_embedder=False`` opens an index built with another embedder, only to rebuild it
-        (``ingest(rebuild=True)``); anything else on it is refused until then."""
+        (``ingest(rebuild=True)``); anything else on it is refused until then. ``freshness_seconds``: how
+        often a question checks whether another process changed the index (0: every question)."""
         self.settings = settings or Settings()
+        self._freshness_seconds = freshness_seconds
         s = self.settings
         self.embedder = embedder or build_embedder(s.embedder, s.ollama_host, s.embed_batch_size)
         self.detector = LanguageDetector(s.languages)
@@ -255,7 +255,7 @@ class RAG:
         """
         with self._read_lock:
             now = time.monotonic()
-            due = self.lexical.version is None or now - self._checked_at > _FRESHNESS_SECONDS
+            due = self.lexical.version is None or now - self._checked_at > self._freshness_seconds
             # Between checks, BM25's version is the store's as this process last saw or wrote it.
             version = self.lexical.version
             if due:

@@ -6,14 +6,8 @@ import re
 import secrets
 from collections.abc import Sequence
 
+from rag.language import language_name
 from rag.types import Citation
-
-LANGUAGE_NAMES = {
-    "en": "English", "el": "Greek", "it": "Italian", "tr": "Turkish", "de": "German", "fr": "French",
-    "es": "Spanish", "pt": "Portuguese", "nl": "Dutch", "ru": "Russian", "uk": "Ukrainian", "pl": "Polish",
-    "ro": "Romanian", "bg": "Bulgarian", "sv": "Swedish", "ar": "Arabic", "zh": "Chinese", "ja": "Japanese",
-    "ko": "Korean",
-}  # fmt: skip
 
 # The one sentence a model must answer with when the passages do not contain the answer.
 REFUSALS = {
@@ -55,10 +49,6 @@ _REFUSAL_RULE = (
     "\n6. If the sentences do not contain the answer, reply only with the refusal sentence given after the question."
 )
 SYSTEM_PROMPT_NO_REFUSAL = SYSTEM_PROMPT.replace(_REFUSAL_RULE, "")
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
-
 
 def refusal_sentence(language: str) -> str:
     return REFUSALS.get(language, REFUSALS["en"])

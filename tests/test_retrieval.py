@@ -289,7 +289,7 @@ def test_questions_do_not_count_the_chunks_while_the_index_is_unchanged(
     # A count() costs ~9 ms at 100k chunks (docs/benchmarks.md, fix 4). Every question here checks
     # whether another process changed the index, as in the chat page, where questions come > 1 s apart.
     seeded_rag.retrieve("Lavrov and Kim Jong Un")
-    monkeypatch.setattr("rag.pipeline._FRESHNESS_SECONDS", 0.0)
+    monkeypatch.setattr(seeded_rag, "_freshness_seconds", 0.0)
     counts = record_counts(seeded_rag, monkeypatch)
 
     for question in MIXED_QUESTIONS:

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from urllib.parse import urlencode
 
+from rag.language import language_name
 from rag.llm import Health
-from rag.prompts import language_name
 from rag.types import Answer, Citation, IndexStats, Passage
 
 # The markers the answerer leaves in an answer after repairing them: always "[n]".
