@@ -76,13 +76,13 @@ def test_rag_ingest_logs_nothing_below_warning_unless_verbose(
 
 
 def test_rag_ingest_lists_skipped_files_with_their_reason(capsys, tmp_path: Path, short_docs: Path) -> None:
-    (short_docs / "scan.pdf").write_bytes(b"%PDF-1.7")
+    (short_docs / "notes.docx").write_bytes(b"PK\x03\x04")
 
     code, out, _ = run_cli(capsys, "--data-dir", tmp_path / "data", "ingest", short_docs)
 
     assert code == 0
     assert "1 skipped" in out
-    assert "skipped scan.pdf: unsupported type .pdf" in out
+    assert "skipped notes.docx: unsupported type .docx" in out
 
 
 def test_rag_ingest_rebuild_replaces_an_index_built_with_another_embedder(
