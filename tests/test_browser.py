@@ -587,8 +587,8 @@ def test_html_and_pdf_uploads_are_indexed_and_cited(live, open_page, tmp_path: P
     status = page.locator("#rag-upload-status")
     expect(status.locator('[data-state="done"]')).to_have_count(2, timeout=ANSWER_TIMEOUT)
     for n, (question, name, words) in enumerate([
-        ("On what date did the lantern festival open with twelve thousand paper lanterns?", "-lanterns.html",
-         "3 March 2025"),
+        # Only the web page says this (another test uploads a .txt with the same festival's opening date).
+        ("Until what time did the harbour stay open on the festival nights?", "-lanterns.html", "midnight"),
         ("When did the Orlen valley quarry close?", "-quarry-report.pdf", "12 May 2024"),
     ], 1):
         ask(page, question)
