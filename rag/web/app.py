@@ -203,6 +203,10 @@ class ChatPage:
             )
             answer = None
             for kind, value in stream.events(current):
+                # Stop or New chat may have come while this event was awaited: then the chat belongs to the
+                # next question, and a write here would put this answer's text over it.
+                if not current():
+                    break
                 if kind == "evidence" and value:  # retrieval ended: the sources show before the first token
                     session.evidence = value
                     messages[-1] = _assistant(render_streaming("", value, answer_id))
