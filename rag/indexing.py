@@ -212,7 +212,7 @@ class _Ingest:
         root = str(path.resolve())
         kept_folders = [str(f.resolve()) for f in found.unreadable]
         gone = [p for p in self.entries
-                if _is_under(p, root) and p not in present and not any(_is_under(p, k) for k in kept_folders)]
+                if is_under(p, root) and p not in present and not any(is_under(p, k) for k in kept_folders)]
         self._check_removals(path, root, gone)
 
         self._index(to_load, progress)
@@ -237,7 +237,7 @@ class _Ingest:
         """Refuse to remove every document under the root, or most of them, unless asked to."""
         if not gone or self.allow_removals:
             return
-        under = sum(1 for p in self.entries if _is_under(p, root))
+        under = sum(1 for p in self.entries if is_under(p, root))
         if len(gone) == under or (len(gone) * 2 > under and len(gone) >= 3):
             raise IngestError(
                 f"{path} no longer holds {len(gone)} of the {under} documents indexed from it; nothing was "
@@ -515,7 +515,7 @@ def _sha256(path: Path) -> str | None:
         return None  # the loader reports why it cannot be read
 
 
-def _is_under(path: str, root: str) -> bool:
+def is_under(path: str, root: str) -> bool:
     """``path`` is ``root`` or inside it (both absolute and resolved: compared as strings, no syscalls)."""
     return path == root or path.startswith(root if root.endswith(os.sep) else root + os.sep)
 

@@ -15,7 +15,7 @@ from rag.answering import Answerer, AskOptions, Turn
 from rag.chunking import Chunker
 from rag.embedding import Embedder, build_embedder
 from rag.errors import EmptyIndexError, IngestError, QuestionTooLongError
-from rag.indexing import Indexer, ensure_lexical_fresh, index_stats
+from rag.indexing import Indexer, ensure_lexical_fresh, index_stats, is_under
 from rag.language import LanguageDetector
 from rag.lexical import LexicalIndex
 from rag.llm import Health, LLMBackend, build_llm
@@ -122,7 +122,7 @@ class RAG:
             DocumentInfo(
                 doc_id=doc_id_for(path), path=path, source=e.source or Path(path).name, title=e.title,
                 language=e.language, chunks=len(e.ids), added=e.added,
-                origin="upload" if _is_under(path, uploads) else "folder",
+                origin="upload" if is_under(path, uploads) else "folder",
             )
             for path, e in self._entries().items()
         ]
@@ -359,8 +359,9 @@ class RAG:
             )
 
     def document_hashes(self) -> dict[str, str]:
-        """Source file name -> sha256 of the bytes that were indexed, for every document in the index."""
-        return {str(meta.get("source", "")): str(meta.get("doc_sha256", "")) for _, meta, _ in self.store.iter_rows()}
+        """Source file name -> sha256 of the bytes that were indexed, for every document in the index
+        (from what ``documents`` reads: the manifest while it is current, not another scan of every row)."""
+        return {e.source or Path(path).name: str(e.sha256) for path, e in self._entries().items()}
 
     @staticmethod
     def files_to_ingest(path: str | Path) -> list[Path]:
@@ -378,10 +379,6 @@ class RAG:
     def with_settings(self, settings: Settings) -> RAG:
         """A RAG over other settings (another data folder) that shares this one's loaded embedder."""
         return RAG(settings, embedder=self.embedder)
-
-
-def _is_under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 @contextlib.contextmanager
