@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.cache import LRU
-from rag.citations import cite, marker_numbers, sentence_spans, split_claims, strip_markers
+from rag.citations import cite, marker_numbers, sentence_spans, split_claims, strip_markers, unsupported_numbers
 from rag.embedding import Embedder
 from rag.errors import LLMError
 from rag.evidence import NoAnswerGate, SentenceScores, prompt_tokens, score_sentences, select_evidence
@@ -341,7 +341,7 @@ class Answerer:
         by_number = {c.number: c.passage for c in evidence}
         citations = [replace(c, passage=by_number[c.number]) for c in citations]
         return replace(done, text=text, citations=tuple(citations), wrong_language=wrong_language,
-                       unknown_citations=unknown, unsupported_claims=self._unsupported(text, snippets),
+                       unknown_citations=unknown, unsupported_claims=self._unsupported(text, snippets, base.question),
                        notice=notice or done.notice)
 
     def _wrong_language(self, text: str, language: str) -> bool:
@@ -350,10 +350,15 @@ class Answerer:
             return False
         return self.detector.detect(plain) != language
 
-    def _unsupported(self, text: str, snippets: Sequence[Passage]) -> tuple[str, ...]:
-        """Claims whose best sentence (in the snippets they cite, or in any when they cite none) is weak."""
+    def _unsupported(self, text: str, snippets: Sequence[Passage], question: str) -> tuple[str, ...]:
+        """Claims with a number that neither a given sentence nor the question holds, or whose best sentence
+        (in the snippets they cite, or in any when they cite none) is weak."""
         out = []
+        given = [question, *(p.text for p in snippets)]
         for claim in split_claims(text):
+            if unsupported_numbers(claim.text, given):  # an invented date or figure, in any language
+                out.append(claim.text)
+                continue
             cited = [snippets[n - 1] for n in claim.numbers if 1 <= n <= len(snippets)] or list(snippets)
             sentences = [p.text[s:e] for p in cited for s, e in (sentence_spans(p.text) or [(0, len(p.text))])]
             if not sentences:

@@ -40,6 +40,32 @@ def marker_numbers(text: str) -> list[int]:
     return [int(n) for m in _MARKER.finditer(text) for n in re.split(r"\s*[,;]\s*", m.group(1))]
 
 
+# A number as written in any of the languages: 6,000 / 6.000 / 6 000 / 3,5 / 1°.
+_NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?")
+
+
+def _number_forms(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Each number in ``text`` (markers excepted): (its digits, its digit runs), "6.000" -> ("6000", ("6", "000"))."""
+    return [(re.sub(r"\D", "", m.group(0)), tuple(re.findall(r"\d+", m.group(0))))
+            for m in _NUMBER.finditer(_MARKER.sub(" ", text))]
+
+
+def unsupported_numbers(claim: str, sentences: Sequence[str]) -> list[str]:
+    """The numbers of ``claim`` that none of ``sentences`` holds, in any common way of writing them.
+
+    Digits are the same in every script, so a number the answer gives and no given sentence holds is a
+    claim the articles do not make, whatever the languages of the two. "6,000" matches "6.000" and
+    "6 000"; "13" matches the day of "13.07.2025".
+    """
+    known: set[str] = set()
+    for sentence in sentences:
+        for digits, runs in _number_forms(sentence):
+            known.add(digits)
+            known.update(runs)
+    return [digits for digits, runs in _number_forms(claim)
+            if digits not in known and not all(r in known for r in runs)]
+
+
 def strip_markers(text: str) -> str:
     return re.sub(r" {2,}", " ", re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text))).strip()
 

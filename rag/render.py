@@ -21,6 +21,9 @@ def render_answer_text(answer: Answer) -> str:
     lines = [answer.text.strip()]
     if answer.notice:
         lines += ["", f"({answer.notice})"]
+    if answer.unsupported_claims:
+        lines += ["", "Not found in the sources (check before relying on it):",
+                  *(f"  - {c}" for c in answer.unsupported_claims)]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:

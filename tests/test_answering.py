@@ -192,6 +192,22 @@ def test_a_claim_that_no_given_sentence_supports_is_reported(qa, llm):
     assert not any("Wonsan" in c for c in answer.unsupported_claims)
 
 
+def test_a_date_or_figure_that_no_given_sentence_holds_is_reported_in_any_language(qa, llm):
+    llm.default = "Lavrov met Kim Jong Un in Wonsan on 20 June 2018 [1]. The resort cost 10,000,000 dollars [2]."
+    answer = qa.ask(WHEN)
+    assert [c.split()[0] for c in answer.unsupported_claims] == ["Lavrov", "The"]
+
+
+def test_numbers_the_sentences_hold_written_another_way_or_taken_from_the_question_are_supported(qa, llm):
+    numbers = [n for c in qa.stream("How many soldiers did North Korea send in 2024?").evidence.citations
+               for n in re.findall(r"\d+(?:[.,]\d{3})*", c.sentence) if len(n) > 2]
+    assert numbers, "the evidence should hold a figure"
+    figure = numbers[0].replace(".", ",") if "." in numbers[0] else numbers[0]
+    llm.default = f"North Korea sent {figure} soldiers in 2024 [1]."
+    answer = qa.ask("How many soldiers did North Korea send in 2024?")
+    assert answer.unsupported_claims == ()
+
+
 def test_an_answer_in_the_wrong_language_is_rewritten_once(qa, llm):
     llm.say(ENGLISH_LONG, GREEK_WONSAN)
     answer = qa.ask(LAVROV["el"])

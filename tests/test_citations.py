@@ -19,6 +19,7 @@ from rag.citations import (
     split_claims,
     strip_markers,
     supporting_sentences,
+    unsupported_numbers,
 )
 from rag.types import Passage
 
@@ -244,3 +245,19 @@ def test_a_claim_citing_the_right_passage_names_no_better_one(embedder, italian_
                         THRESHOLD)
     (c,) = citations
     assert c.number == 2 and c.better is None
+
+
+@pytest.mark.parametrize(("claim", "sentence"), [
+    ("More than 6,000 soldiers died [1].", "Più di 6.000 soldati nordcoreani sono morti."),
+    ("More than 6000 soldiers died.", "Πάνω από 6 000 στρατιώτες σκοτώθηκαν."),
+    ("They met on 13 July 2025.", "Si sono incontrati il 13.07.2025."),
+    ("The talks lasted 3.5 hours.", "I colloqui sono durati 3,5 ore."),
+    ("It opened on 1 July.", "Il 1° luglio è stata inaugurata."),
+])
+def test_a_number_the_sentences_hold_written_another_way_is_supported(claim, sentence):
+    assert unsupported_numbers(claim, [sentence]) == []
+
+
+def test_numbers_no_sentence_holds_are_named_and_citation_markers_are_not_numbers():
+    sentences = ["Il 1° luglio è stata inaugurata la zona turistica di Wonsan."]
+    assert unsupported_numbers("It opened on 1 July 2023 and cost 10 million [1][7].", sentences) == ["2023", "10"]

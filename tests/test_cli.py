@@ -236,3 +236,14 @@ def test_a_cli_run_writes_nothing_into_the_working_folder(capsys, tmp_path: Path
     run_cli(capsys, "--data-dir", tmp_path / "data", "ingest", short_docs)
 
     assert list(work.iterdir()) == []
+
+
+def test_the_cli_lists_claims_no_source_supports_under_the_answer():
+    from rag.render import render_answer_text
+    from rag.types import Answer
+
+    answer = Answer(text="Lavrov met Kim in Wonsan. The resort cost 10 million dollars.", citations=(),
+                    passages=(), refused=False, language="en", model="m", mode="llm",
+                    unsupported_claims=("The resort cost 10 million dollars.",))
+    assert render_answer_text(answer).splitlines()[1:] == [
+        "", "Not found in the sources (check before relying on it):", "  - The resort cost 10 million dollars."]

@@ -415,6 +415,16 @@ def test_copy_takes_plain_text_with_numbered_sources() -> None:
     assert html_unescape(block) == plain
 
 
+def test_claims_no_source_supports_are_listed_under_the_answer_and_in_the_copied_text() -> None:
+    invented = "The resort cost <10 million> dollars."
+    answer = _answer(text=f"Lavrov met Kim in Wonsan [1]. {invented}", unsupported_claims=(invented,))
+    html = render_answer(answer, "a1")
+    assert re.search(r'class="rag-notice rag-unsupported"><strong>Not found in the sources.*?<li>The resort cost '
+                     r"&lt;10 million&gt; dollars.</li>", html)
+    assert f"Not found in the sources (check before relying on it):\n- {invented}" in plain_answer_text(answer)
+    assert "rag-unsupported" not in render_answer(_answer(), "a1")
+
+
 def test_source_cards_link_to_the_article_with_the_sentence_span() -> None:
     html = render_answer(_answer(), "a1")
     href = re.search(r'<a class="rag-open" href="#rag-open\?([^"]+)"', html).group(1)

@@ -200,6 +200,10 @@ def _source_html(c: Citation, answer_id: str, mode: str = "llm") -> str:
     )
 
 
+# Over the claims of an answer that no given sentence supports (rag.types.Answer.unsupported_claims).
+UNSUPPORTED_HEADING = "Not found in the sources (check before relying on it):"
+
+
 def _badge(label: str, why: str) -> str:
     return f'<span class="rag-badge" title="{escape(why)}">{escape(label)}</span>'
 
@@ -237,6 +241,8 @@ def plain_answer_text(answer: Answer) -> str:
     lines = [answer.text.strip()]
     if answer.notice:
         lines += ["", f"Note: {answer.notice.replace('`', '')}"]
+    if answer.unsupported_claims:
+        lines += ["", UNSUPPORTED_HEADING, *(f"- {c}" for c in answer.unsupported_claims)]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
@@ -263,6 +269,10 @@ def render_answer(answer: Answer, answer_id: str, *, stopped: bool = False) -> s
                      "where you stopped it.</div>")
     elif answer.notice:
         parts.append(f'<div class="rag-notice"><strong>Note:</strong> {notice_html(answer.notice)}</div>')
+    if answer.unsupported_claims:
+        claims = "".join(f"<li>{escape(c)}</li>" for c in answer.unsupported_claims)
+        parts.append(f'<div class="rag-notice rag-unsupported"><strong>{UNSUPPORTED_HEADING}</strong>'
+                     f"<ul>{claims}</ul></div>")
     if answer.citations:
         n = len(answer.citations)
         parts.append(f'<details class="rag-sources"><summary>Sources ({n})</summary>')
