@@ -1,5 +1,6 @@
+"""Evidence recall (the question set's quote inside the evidence given to the model) for sentence-embedding variants:
+base, prev (the sentence with the one before it), title (the article title, then the sentence)."""
 import json, sys
-import numpy as np
 import rag.evidence as E
 import rag.answering as A
 from rag import RAG
@@ -9,10 +10,6 @@ qs = [q for q in qs if q.get("answerable", True) and q.get("evidence")]
 orig = E.score_sentences
 def variant(kind):
     def score(question, question_language, passages, embed_query, embed_sentences):
-        def emb(texts):
-            out = []
-            # texts in order of sentences; rebuild windows using passage spans
-            return embed_sentences(texts)
         if kind == "base":
             return orig(question, question_language, passages, embed_query, embed_sentences)
         spans = [E.sentence_spans(p.text) for p in passages]
