@@ -511,8 +511,11 @@ def build_app(rag: RAG, *, status_every: float = 5.0) -> gr.Blocks:
         controls = [session, top_k, language, model, temperature]
         answer_outputs = [chatbot, question, saved]
         answer_events = []
+        # trigger_mode "multiple": the browser sends the next question's `respond` even while it still waits for
+        # the end of an answer that Stop or New chat abandoned (that end comes within `_POLL` s). With Gradio's
+        # default ("once") it silently dropped that `respond`, and the question stayed at "Queued" for good.
         respond = dict(fn=page.respond, inputs=controls, outputs=answer_outputs, concurrency_id="answer",
-                       concurrency_limit=s.concurrency, show_progress="minimal")
+                       concurrency_limit=s.concurrency, show_progress="minimal", trigger_mode="multiple")
         for trigger, source in [(question.submit, question)] + [(b.click, b) for b in examples]:
             accepted = trigger(page.accept, [source, session], [chatbot, question], queue=False)
             answer_events.append(accepted.then(**respond))
