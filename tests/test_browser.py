@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fake_ollama import FakeOllama
+from fake_ollama import FakeOllama, Reply
 from helpers import REPO, SEEDS, free_port, isolated
 
 from rag.pipeline import RAG
@@ -499,6 +499,26 @@ def test_new_chat_or_the_trash_icon_during_a_slow_answer_then_a_new_question(liv
     ask(page, "Who received him?")
     last_answer(page, 2)
     expect(page.locator("#rag-chat")).not_to_contain_text(ENGLISH)
+
+
+def test_tabs_closed_during_slow_answers_leave_no_slot_taken(live, fake, open_page) -> None:
+    """People who close their tab mid-answer must not keep the answer slots (2 here) from everyone else."""
+    _, url = live
+    # The next two model calls stay silent for two minutes, as a CPU model reading a long prompt would.
+    fake.script(Reply(grounded_reply, delay=120.0), Reply(grounded_reply, delay=120.0))
+    leavers = [open_page(url) for _ in range(2)]
+    asked = time.monotonic()
+    for page in leavers:
+        ask(page, ENGLISH)
+    for page in leavers:  # each answer has its slot: the sources are out, the model is still silent
+        expect(page.locator("#rag-chat .rag-evidence .rag-source").first).to_be_visible(timeout=ANSWER_TIMEOUT)
+    for page in leavers:
+        page.context.close()
+    newcomer = open_page(url)
+    ask(newcomer, ITALIAN_EXAMPLE)
+    answer = last_answer(newcomer)
+    assert time.monotonic() - asked < 120, "the new tab waited for the abandoned answers' model calls"
+    assert_cited_and_highlighted(answer)
 
 
 def test_regenerate_replaces_the_last_answer(live, fake, open_page) -> None:
