@@ -49,6 +49,7 @@ FOLLOW_UP_WORDS = 4
 EVIDENCE_PASSAGES = 3
 # Below this many letters a language detector guesses; a short answer ("Wonsan [1].") is not checked.
 MIN_LANGUAGE_CHECK_CHARS = 40
+STOPPED = "stopped: the answer was cancelled before it ended"  # the notice of a cancelled answer
 
 
 @dataclass(frozen=True)
@@ -245,8 +246,12 @@ class Answerer:
             yield answer.text
             yield answer
             return
-        if opts.translate:
+        if opts.translate and not cancelled.is_set():
             base, evidence = self._add_translated(base, evidence, found, opts, languages)
+        if cancelled.is_set():  # stopped before the model was asked: it is not asked at all (a CPU model would
+            # read the whole prompt, tens of seconds, before the first token could show the cancel)
+            yield replace(base, incomplete=True, notice=STOPPED, total_ms=_ms(started))
+            return
         yield from self._generate(base, evidence, found, opts, started, cancelled)
 
     def _evidence_budget(self, with_model: bool) -> int:
@@ -296,7 +301,7 @@ class Answerer:
                 pieces.append(piece)
                 yield piece
                 if cancelled.is_set():
-                    incomplete, notice = True, "stopped: the answer was cancelled before it ended"
+                    incomplete, notice = True, STOPPED
                     break
         except LLMError as exc:
             if not pieces:

@@ -368,6 +368,17 @@ def test_through_ollama_the_answer_streams_with_keep_alive_and_the_context_windo
     assert body["keep_alive"] == "7m" and body["options"]["num_ctx"] == 4096
 
 
+@pytest.mark.parametrize("translate", [False, True])
+def test_an_answer_cancelled_before_the_model_was_asked_never_asks_it(make_qa, translate: bool):
+    llm = FakeLLM(model=MODEL, default=WONSAN)
+    stream = make_qa(llm, translate=translate).stream(WHEN)
+    assert stream.evidence.citations  # retrieval ended; Stop (or a closed tab) comes now
+    stream.cancel()
+    answer = stream.answer
+    assert llm.requests == []  # neither the translation nor the answer
+    assert answer.incomplete and answer.notice.startswith("stopped") and answer.text == ""
+
+
 def test_cancel_closes_the_ollama_stream_instead_of_waiting_for_its_end(make_qa, ollama):
     qa = RAG(Settings(data_dir=make_qa().settings.data_dir, docs_dir=SEEDS, ollama_host=ollama.url,
                       llm_model=MODEL), embedder=make_qa().embedder)

@@ -7,17 +7,19 @@ that passage. Every test leaves a screenshot in ``test-artifacts/``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fake_ollama import FakeOllama
+from fake_ollama import FakeOllama, Reply
 from helpers import REPO, SEEDS, free_port, isolated
 
 from rag.pipeline import RAG
@@ -70,6 +72,8 @@ def grounded_reply(request: dict) -> str | list[str]:
         question = prompt.rsplit("Question:", 1)[1].strip()
         return [json.dumps({c: question for c in codes}, ensure_ascii=False)]  # one piece: not streamed
     user = FakeOllama.last_user_message(request)
+    if user.startswith("Write that answer in "):  # the language repair: a small model that cannot translate
+        return next(m["content"] for m in reversed(request["messages"]) if m["role"] == "assistant")
     question = _words(user.rsplit("\nQuestion:", 1)[1].split("\n", 1)[0])
     candidates = [((len(question & _words(sentence)), len(sentence)), int(number), sentence.strip())
                   for number, sentence in _EVIDENCE.findall(user)]
@@ -96,8 +100,9 @@ def browser() -> Iterator:
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeOllama]:
-    # A short pause between stream lines, so the page can be seen streaming.
-    with FakeOllama(models={"gemma3:4b": 32768}, default=grounded_reply, chunk_delay=0.03) as f:
+    # A short pause between stream lines (an answer is about 50 of them); tests that watch the page stream
+    # slow the model down for their question (`slow_model`).
+    with FakeOllama(models={"gemma3:4b": 32768}, default=grounded_reply, chunk_delay=0.01) as f:
         yield f
 
 
@@ -216,6 +221,45 @@ def assert_cited_and_highlighted(answer) -> None:  # noqa: ANN001
     assert re.search(r"\d{3}_[0-9a-f]{16}\.txt|-[\w-]+\.(txt|md|html|pdf)", meta)
 
 
+@contextmanager
+def slow_model(fake: FakeOllama, delay: float = 0.0, chunk_delay: float = 0.4) -> Iterator[None]:
+    """The fake model answers slowly for the duration (its public delay switches), then as before."""
+    before = fake.delay, fake.chunk_delay
+    fake.delay, fake.chunk_delay = delay, chunk_delay
+    try:
+        yield
+    finally:
+        fake.delay, fake.chunk_delay = before
+
+
+def open_phone(browser, url: str, **context):  # noqa: ANN001, ANN201
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, **context)
+    page = ctx.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    expect(page.locator("#rag-question textarea")).to_be_editable()
+    return page
+
+
+def timed_answer(page, question: str, n: int) -> float:  # noqa: ANN001
+    """Seconds from asking to the ``n``-th finished answer."""
+    started = time.monotonic()
+    ask(page, question)
+    last_answer(page, n)
+    return time.monotonic() - started
+
+
+def long_article(size: int) -> str:
+    """An English article of about ``size`` bytes whose sentences differ (so its chunks do)."""
+    lines = ["The Velmora harbour council minutes", ""]
+    i = 0
+    while sum(len(x) + 1 for x in lines) < size:
+        i += 1
+        lines.append(f"On day {i} the harbour council of Port Velmora discussed item {i * 7 % 101} of the budget, "
+                     f"the repair of pier {i % 13} and a request from {i % 17} fishing families.")
+    return "\n".join(lines) + "\n"
+
+
 # -- the tests ------------------------------------------------------------------------------------------
 
 
@@ -233,11 +277,12 @@ def test_page_loads_with_status_examples_and_controls(live, open_page) -> None:
         expect(page.locator(control)).to_be_visible()
 
 
-def test_english_question_streams_an_answer_citing_a_highlighted_sentence(live, open_page) -> None:
+def test_english_question_streams_an_answer_citing_a_highlighted_sentence(live, fake, open_page) -> None:
     _, url = live
     page = open_page(url)
-    ask(page, ENGLISH)
-    expect(page.locator("#rag-chat .rag-cursor")).to_have_count(1, timeout=ANSWER_TIMEOUT)  # streaming
+    with slow_model(fake, chunk_delay=0.05):
+        ask(page, ENGLISH)
+        expect(page.locator("#rag-chat .rag-cursor")).to_have_count(1, timeout=ANSWER_TIMEOUT)  # streaming
     answer = last_answer(page)
     assert "Lavrov" in answer.locator(".rag-text").inner_text()
     assert_cited_and_highlighted(answer)
@@ -350,16 +395,17 @@ def test_new_chat_clears_the_conversation(live, open_page) -> None:
     expect(page.locator("#rag-question textarea")).to_be_editable()
 
 
-def test_five_concurrent_questions_all_get_answers(live, open_page) -> None:
+def test_five_concurrent_questions_all_get_answers(live, fake, open_page) -> None:
     _, url = live
     questions = [ENGLISH, GREEK, ITALIAN_EXAMPLE, "Lavrov, Kuzey Kore ile hangi alanlarda işbirliğini "
                  "derinleştirmek istiyor?", "Who received Lavrov in Wonsan?"]
     pages = [open_page(url) for _ in questions]
     started = time.monotonic()
-    for page, question in zip(pages, questions, strict=True):
-        ask(page, question)
-    # Two answers at a time (settings.concurrency): the last question waits, and its page says so.
-    expect(pages[-1].locator("#rag-chat")).to_contain_text("queue:")
+    with slow_model(fake, chunk_delay=0.03):
+        for page, question in zip(pages, questions, strict=True):
+            ask(page, question)
+        # Two answers at a time (settings.concurrency): the last question waits, and its page says so.
+        expect(pages[-1].locator("#rag-chat")).to_contain_text("queue:")
     for page, question in zip(pages, questions, strict=True):
         expect(page.locator("#rag-chat")).to_contain_text(question)
         answer = last_answer(page)
@@ -371,64 +417,42 @@ def test_five_concurrent_questions_all_get_answers(live, open_page) -> None:
 # -- issue 13: the page people keep open ------------------------------------------------------------------
 
 
-@contextmanager
-def slow_model(fake: FakeOllama, delay: float = 0.0, chunk_delay: float = 0.4) -> Iterator[None]:
-    """The fake model answers slowly for the duration (its public delay switches), then as before."""
-    before = fake.delay, fake.chunk_delay
-    fake.delay, fake.chunk_delay = delay, chunk_delay
-    try:
-        yield
-    finally:
-        fake.delay, fake.chunk_delay = before
-
-
-def open_phone(browser, url: str, **context):  # noqa: ANN001, ANN201
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, **context)
-    page = ctx.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(url)
-    expect(page.locator("#rag-question textarea")).to_be_editable()
-    return page
-
-
-def timed_answer(page, question: str, n: int) -> float:  # noqa: ANN001
-    """Seconds from asking to the ``n``-th finished answer."""
-    started = time.monotonic()
-    ask(page, question)
-    last_answer(page, n)
-    return time.monotonic() - started
-
-
-def long_article(size: int) -> str:
-    """An English article of about ``size`` bytes whose sentences differ (so its chunks do)."""
-    lines = ["The Velmora harbour council minutes", ""]
-    i = 0
-    while sum(len(x) + 1 for x in lines) < size:
-        i += 1
-        lines.append(f"On day {i} the harbour council of Port Velmora discussed item {i * 7 % 101} of the budget, "
-                     f"the repair of pier {i % 13} and a request from {i % 17} fishing families.")
-    return "\n".join(lines) + "\n"
-
-
-def test_a_question_in_another_tab_is_answered_while_a_300_kb_upload_is_indexed(
-    live, open_page, tmp_path: Path
+def test_a_question_in_another_tab_is_answered_while_an_upload_is_indexed(
+    live, open_page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Questions never wait for an upload's ingest.
+
+    The upload's ingest is held after its first batch of passages until the other tab's answer came, so the
+    answer comes while the upload is indexing on a machine of any speed (and never, if questions waited for
+    it). How much slower answers get during a 300 kB upload: benchmarks/upload_while_asking.py.
+    """
     rag, url = live
+    held, release = threading.Event(), threading.Event()
+    embed, batches = rag.embedder.embed_passages, itertools.count()
+
+    def second_batch_waits(texts: list[str]):  # noqa: ANN202
+        if threading.current_thread().name == "upload-ingest" and next(batches) == 1:
+            held.set()
+            release.wait(ANSWER_TIMEOUT / 1000)
+        return embed(texts)
+
+    monkeypatch.setattr(rag.embedder, "embed_passages", second_batch_waits)
     uploader, asker = open_page(url), open_page(url)
-    idle = timed_answer(asker, ENGLISH, 1)
     article = tmp_path / "council minutes.txt"
-    article.write_text(long_article(300_000), encoding="utf-8")
+    article.write_text(long_article(24_000), encoding="utf-8")  # two batches of passages, and more
     upload(uploader, article)
     status = uploader.locator("#rag-upload-status")
-    expect(status.locator('[data-state="indexing"]')).to_be_visible(timeout=30_000)
-    during = timed_answer(asker, "Where did Lavrov meet Kim Jong Un?", 2)
-    still_indexing = status.locator('[data-state="indexing"]').count() == 1
-    expect(status).to_contain_text(re.compile(r"passages.*(left|so far)"))
-    print(f"\nanswer while idle: {idle:.2f} s; during the 300 kB upload: {during:.2f} s "
-          f"({during / idle:.2f}x; upload still indexing when the answer came: {still_indexing})")
-    assert still_indexing, "the upload finished before the question was answered: nothing was measured"
-    assert during < 2 * idle + 1.0
-    expect(status.locator('[data-state="done"]')).to_be_visible(timeout=600_000)
+    try:
+        expect(status.locator('[data-state="indexing"]')).to_be_visible(timeout=30_000)
+        assert held.wait(ANSWER_TIMEOUT / 1000), "the upload's ingest never reached its second batch"
+        answer = timed_answer(asker, "Where did Lavrov meet Kim Jong Un?", 1)
+        expect(status.locator('[data-state="indexing"]')).to_have_count(1)
+        expect(status).to_contain_text(re.compile(r"passages.*(left|so far)"))
+        assert_cited_and_highlighted(last_answer(asker))
+        print(f"\nanswer while the upload was indexing: {answer:.2f} s")
+    finally:
+        release.set()
+    expect(status.locator('[data-state="done"]')).to_be_visible(timeout=ANSWER_TIMEOUT)
     expect(status).to_contain_text("council-minutes.txt")
 
 
@@ -468,14 +492,16 @@ def test_stop_keeps_the_partial_answer_and_the_next_question_is_answered(live, f
     print(f"\nanswer after Stop: {time.monotonic() - started:.2f} s")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known, not yet understood: in some test orders the question asked right after New chat stays at "
-    "'Queued' (its respond event never delivers); reproduced only inside this module, not on a standalone page"))
 @pytest.mark.parametrize("reset", ["#rag-new-chat", "trash"])
 def test_new_chat_or_the_trash_icon_during_a_slow_answer_then_a_new_question(live, fake, open_page,
+                                                                             monkeypatch: pytest.MonkeyPatch,
                                                                              reset: str) -> None:
     _, url = live
     page = open_page(url)
+    # The abandoned answer notices New chat at its next poll, and the browser hears of its end a moment later.
+    # The next question is asked inside that window (made 2 s wide here: on a busy machine it was wide enough
+    # by itself): the browser used to drop that question's answer event, and the question stayed at "Queued".
+    monkeypatch.setattr("rag.web.streaming._POLL", 2.0)
     with slow_model(fake, delay=2.0, chunk_delay=0.5):
         ask(page, ENGLISH)
         expect(page.locator("#rag-chat .rag-answer")).to_have_count(1)
@@ -497,6 +523,26 @@ def test_new_chat_or_the_trash_icon_during_a_slow_answer_then_a_new_question(liv
     ask(page, "Who received him?")
     last_answer(page, 2)
     expect(page.locator("#rag-chat")).not_to_contain_text(ENGLISH)
+
+
+def test_tabs_closed_during_slow_answers_leave_no_slot_taken(live, fake, open_page) -> None:
+    """People who close their tab mid-answer must not keep the answer slots (2 here) from everyone else."""
+    _, url = live
+    # The next two model calls stay silent for two minutes, as a CPU model reading a long prompt would.
+    fake.script(Reply(grounded_reply, delay=120.0), Reply(grounded_reply, delay=120.0))
+    leavers = [open_page(url) for _ in range(2)]
+    asked = time.monotonic()
+    for page in leavers:
+        ask(page, ENGLISH)
+    for page in leavers:  # each answer has its slot: the sources are out, the model is still silent
+        expect(page.locator("#rag-chat .rag-evidence .rag-source").first).to_be_visible(timeout=ANSWER_TIMEOUT)
+    for page in leavers:
+        page.context.close()
+    newcomer = open_page(url)
+    ask(newcomer, ITALIAN_EXAMPLE)
+    answer = last_answer(newcomer)
+    assert time.monotonic() - asked < 120, "the new tab waited for the abandoned answers' model calls"
+    assert_cited_and_highlighted(answer)
 
 
 def test_regenerate_replaces_the_last_answer(live, fake, open_page) -> None:

@@ -584,6 +584,39 @@ def test_new_chat_during_an_answer_then_a_new_question_is_answered(slow_page) ->
     assert [t["content"] for t in session.turns][0] == "Where did Lavrov meet Kim?"
 
 
+def test_an_answer_whose_tab_went_away_cancels_its_model_call(slow_page) -> None:
+    page, _ = slow_page
+    session = ChatSession()
+    answering = _start(page, session, "When did Lavrov meet Kim?")
+    stream = session.stream
+    answering.close()  # what Gradio's queue does with the answer of a tab whose connection is gone
+    assert stream._cancelled.is_set() and not session.busy and session.stream is None
+    stream._thread.join(timeout=30)
+    events = []
+    while not stream._events.empty():
+        events.append(stream._events.get())
+    answer = events[-1][1]
+    assert events[-1][0] == "answer" and answer.incomplete and "cancelled" in answer.notice
+    assert len(answer.text.split()) < len(SLOW_ANSWER.split())
+
+
+def test_while_the_model_is_silent_the_answer_still_yields_so_a_closed_tab_is_noticed(
+    seeded_copy: Path, make_rag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Gradio looks at the tab only between two outputs: without them, a closed tab's answer kept its slot
+    # until the model's first token (tens of seconds on a CPU), and everyone else waited at "Queued".
+    monkeypatch.setattr("rag.web.app.ALIVE_CHECK_EVERY", 0.2)
+    with FakeOllama(models={"gemma3:4b": 32768}, default=SLOW_ANSWER, delay=30) as fake:
+        rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS, ollama_host=fake.url, translate=False))
+        page, session = ChatPage(rag), ChatSession()
+        page.accept("When did Lavrov meet Kim?", session)
+        answering = page.respond(session, 3, "", "", 0.1)
+        outputs = [next(answering) for _ in range(3)]  # "Searching…", the evidence, then a no-op
+        assert outputs[-1] == (gr.skip(),) * 3 and session.partial == "" and session.evidence
+        answering.close()
+        assert not session.busy
+
+
 def test_regenerate_asks_the_last_question_again_in_place_of_its_answer(slow_page) -> None:
     page, fake = slow_page
     fake.chunk_delay = 0.0

@@ -63,6 +63,7 @@ EXAMPLES = (
 QUEUED = "Queued: waiting for a free slot…"
 SEARCHING = "Searching the articles…"
 TOP_K_MAX = 20
+ALIVE_CHECK_EVERY = 1.0  # seconds an answer waits on a silent model before yielding a no-op (see `respond`)
 # What an abandoned answer yields last: Gradio sends a generator's last output again when it ends, and that
 # output would otherwise put the abandoned answer back over "Stopped" or over a new chat.
 _UNCHANGED = (gr.skip(), gr.skip(), gr.skip())
@@ -191,6 +192,7 @@ class ChatPage:
         session.partial, session.evidence = "", ()
         current = lambda: session.generation == generation  # noqa: E731
         text = ""
+        stream = None
         try:
             k = int(top_k)
             if not 1 <= k <= TOP_K_MAX:
@@ -202,11 +204,20 @@ class ChatPage:
                 model=model or None, temperature=temperature,
             )
             answer = None
+            quiet_since = time.monotonic()
             for kind, value in stream.events(current):
                 # Stop or New chat may have come while this event was awaited: then the chat belongs to the
                 # next question, and a write here would put this answer's text over it.
                 if not current():
                     break
+                if kind == "waiting":
+                    # Gradio notices a closed tab only when the handler yields: a no-op now and then while
+                    # the model is silent lets it close this generator (below) instead of keeping the slot.
+                    if time.monotonic() - quiet_since >= ALIVE_CHECK_EVERY:
+                        quiet_since = time.monotonic()
+                        yield _UNCHANGED
+                    continue
+                quiet_since = time.monotonic()
                 if kind == "evidence" and value:  # retrieval ended: the sources show before the first token
                     session.evidence = value
                     messages[-1] = _assistant(render_streaming("", value, answer_id))
@@ -221,6 +232,14 @@ class ChatPage:
                 yield _UNCHANGED
                 return
             html, text = render_answer(answer, answer_id), answer.text
+        except GeneratorExit:
+            # Gradio closes the generator of a tab that went away (closed, reloaded): nobody reads this answer,
+            # so its model call is cancelled, as Stop would, instead of running on for nobody.
+            if current():
+                self._abandon(session)
+            elif stream is not None:
+                stream.cancel()
+            raise
         except (RagError, ValueError) as exc:
             html, text = render_error(session.partial, str(exc)), session.partial
         except Exception as exc:  # the page's edge: log the cause, show one line, keep the partial answer
@@ -511,8 +530,11 @@ def build_app(rag: RAG, *, status_every: float = 5.0) -> gr.Blocks:
         controls = [session, top_k, language, model, temperature]
         answer_outputs = [chatbot, question, saved]
         answer_events = []
+        # trigger_mode "multiple": the browser sends the next question's `respond` even while it still waits for
+        # the end of an answer that Stop or New chat abandoned (that end comes within `_POLL` s). With Gradio's
+        # default ("once") it silently dropped that `respond`, and the question stayed at "Queued" for good.
         respond = dict(fn=page.respond, inputs=controls, outputs=answer_outputs, concurrency_id="answer",
-                       concurrency_limit=s.concurrency, show_progress="minimal")
+                       concurrency_limit=s.concurrency, show_progress="minimal", trigger_mode="multiple")
         for trigger, source in [(question.submit, question)] + [(b.click, b) for b in examples]:
             accepted = trigger(page.accept, [source, session], [chatbot, question], queue=False)
             answer_events.append(accepted.then(**respond))
