@@ -171,6 +171,11 @@ class ChromaStore:
             self._collection = col
         return int((col.metadata or {}).get("version", 0))
 
+    @property
+    def seen_version(self) -> int:
+        """The latest version this process knows the index at (no read: see ``version``)."""
+        return self._seen_version
+
     def wrote(self, version: int) -> bool:
         """Whether ``version`` was set by this object's own writes."""
         return version in self._own_versions
@@ -241,6 +246,14 @@ class ChromaStore:
             if len(ids) < _PAGE:
                 return
             offset += _PAGE
+
+    def paths_named(self, names: Sequence[str]) -> dict[str, set[str]]:
+        """File name -> the paths of the indexed documents of that name, for each of ``names``."""
+        out: dict[str, set[str]] = {}
+        if names:
+            for _, meta, _ in self.iter_rows(where={"source": {"$in": sorted(set(names))}}):
+                out.setdefault(str(meta.get("source", "")), set()).add(str(meta.get("path", "")))
+        return out
 
     def ids(self) -> list[str]:
         """Every chunk id, without metadata or text (the cheapest full read)."""
