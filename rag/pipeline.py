@@ -182,7 +182,8 @@ class RAG:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer at a time: in this process, and across processes sharing the data folder."""
-        with self._ingest_lock, _file_lock(self.settings.data_dir / f"{self.settings.collection}.ingest.lock"):
+        lock_file = self.settings.data_dir / f"{self.settings.collection}.ingest.lock"
+        with self._ingest_lock, _file_lock(lock_file), self.store.writing():
             try:
                 yield
             finally:
