@@ -121,11 +121,11 @@ def select_evidence(
     """
     order = np.argsort(-scores.score, kind="stable")
     chosen: list[tuple[int, int, int, float]] = []  # (passage, first sentence, last sentence, similarity)
-    taken: set[tuple[str, int]] = set()  # (source, article offset) of every sentence used
+    taken: set[tuple[str, int]] = set()  # (document, article offset) of every sentence used
     used = 0
 
     def key(pi: int, si: int) -> tuple[str, int]:
-        return passages[pi].source, passages[pi].start + scores.spans[pi][si][0]
+        return passages[pi].doc_id or passages[pi].source, passages[pi].start + scores.spans[pi][si][0]
 
     def cost(pi: int, first: int, last: int) -> int:
         p = passages[pi]

@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from rag.retrieval import HybridRetriever, RetrievalConfig
 from rag.settings import Settings
 from rag.store import ChromaStore, connect, reopen_embedded
 from rag.streaming import AnswerStream
-from rag.types import Answer, DocumentInfo, IndexStats, IngestProgress, IngestReport, Passage, doc_id_for
+from rag.types import Answer, DocumentInfo, IndexStats, IngestProgress, IngestReport, Passage, doc_id_for, shown_names
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class RAG:
             self.embedder,
             self.detector,
             RetrievalConfig(s.candidates, s.dense_weight, s.lexical_weight, s.rrf_k, s.fusion),
+            names=self._shown_names,
         )
         self.llm = llm or build_llm(s)
         self._llms: dict[str, LLMBackend] = {self.llm.model: self.llm}
@@ -86,6 +87,7 @@ class RAG:
         self._nonempty_version: int | None = None  # the store version last seen holding chunks
         self._documents: tuple[int, dict[str, DocEntry]] | None = None  # (store version, entries)
         self._stats: tuple[int, IndexStats] | None = None  # (store version, stats): the page polls it
+        self._named: tuple[int, dict[str, frozenset[str]]] = (0, {})  # (store version, file name -> paths)
 
     # -- indexing ------------------------------------------------------------------------------------
 
@@ -118,13 +120,15 @@ class RAG:
     def documents(self) -> list[DocumentInfo]:
         """Every indexed document, by file name then path."""
         uploads = str(self.settings.uploads_dir.resolve())
+        entries = self._entries()
+        shown = shown_names(entries)
         docs = [
             DocumentInfo(
                 doc_id=doc_id_for(path), path=path, source=e.source or Path(path).name, title=e.title,
                 language=e.language, chunks=len(e.ids), added=e.added,
-                origin="upload" if is_under(path, uploads) else "folder",
+                origin="upload" if is_under(path, uploads) else "folder", shown=shown[path],
             )
-            for path, e in self._entries().items()
+            for path, e in entries.items()
         ]
         return sorted(docs, key=lambda d: (d.source, d.path))
 
@@ -156,6 +160,21 @@ class RAG:
             cached = self._documents = (version, self._indexer().entries(version))
         return cached[1]
 
+    def _shown_names(self, paths: Collection[str]) -> dict[str, str]:
+        """How to show each of these documents: the file name, or enough of the path to tell it from the
+        other indexed documents of that name (``types.shown_names``). The paths of each file name are read
+        once per store version, only for names that passages carry."""
+        version, named = self._named
+        if version != self.store.seen_version:
+            version, named = self.store.seen_version, {}
+        missing = {Path(p).name for p in paths} - named.keys()
+        if missing:
+            found = self.store.paths_named(sorted(missing))
+            named = {**named, **{name: frozenset(found.get(name, ())) for name in missing}}
+            self._named = (version, named)
+        shown = shown_names({q for p in paths for q in named[Path(p).name] | {p}})
+        return {p: shown[p] for p in paths}
+
     def _indexer(self) -> Indexer:
         return Indexer(self.loader, self.chunker, self.embedder, self.store, self.lexical,
                        self.settings.embed_batch_size, manifest=self._manifest_path)
@@ -163,7 +182,8 @@ class RAG:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer at a time: in this process, and across processes sharing the data folder."""
-        with self._ingest_lock, _file_lock(self.settings.data_dir / f"{self.settings.collection}.ingest.lock"):
+        lock_file = self.settings.data_dir / f"{self.settings.collection}.ingest.lock"
+        with self._ingest_lock, _file_lock(lock_file), self.store.writing():
             try:
                 yield
             finally:
@@ -355,7 +375,8 @@ class RAG:
             yield Passage(
                 id=chunk_id, text=text, source=str(meta.get("source", "")), title=str(meta.get("title", "")),
                 language=str(meta.get("language", "?")), start=int(meta.get("start", 0)),
-                end=int(meta.get("end", 0)), score=0.0,
+                end=int(meta.get("end", 0)), score=0.0, doc_id=str(meta.get("doc_id", "")),
+                path=str(meta.get("path", "")),
             )
 
     def document_hashes(self) -> dict[str, str]:

@@ -14,7 +14,7 @@ def render_passage(p: Passage, width: int = 300) -> str:
     text = " ".join(p.text.split())
     if len(text) > width:
         text = text[: width - 1] + "…"
-    return f"{p.rank}. {p.source} [{p.language}] chars {p.start}-{p.end}  score {p.score:.4f}\n   {p.title}\n   {text}"
+    return f"{p.rank}. {p.shown} [{p.language}] chars {p.start}-{p.end}  score {p.score:.4f}\n   {p.title}\n   {text}"
 
 
 def render_answer_text(answer: Answer) -> str:
@@ -35,7 +35,7 @@ def render_answer_text(answer: Answer) -> str:
             elif not c.supported:
                 flags.append("weak support")
             flag = f" ({', '.join(flags)})" if flags else ""
-            lines.append(f"[{c.number}] {c.passage.source} [{c.passage.language}] chars {c.start}-{c.end}{flag}")
+            lines.append(f"[{c.number}] {c.passage.shown} [{c.passage.language}] chars {c.start}-{c.end}{flag}")
             lines.append(f"    \u201c{' '.join(c.sentence.split())}\u201d")
     return "\n".join(lines)
 
@@ -44,6 +44,6 @@ def render_evidence(evidence: Evidence) -> str:
     """The numbered sentences an answer rests on, shown before the model's text."""
     lines = ["Evidence:"]
     for c in evidence.citations:
-        lines.append(f"[{c.number}] {c.passage.source} [{c.passage.language}] chars {c.start}-{c.end}")
+        lines.append(f"[{c.number}] {c.passage.shown} [{c.passage.language}] chars {c.start}-{c.end}")
         lines.append(f"    \u201c{' '.join(c.sentence.split())}\u201d")
     return "\n".join(lines)

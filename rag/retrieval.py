@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -76,12 +76,15 @@ class HybridRetriever:
         embedder: Embedder,
         detector: LanguageDetector,
         config: RetrievalConfig | None = None,
+        names: Callable[[Collection[str]], Mapping[str, str]] | None = None,
     ) -> None:
+        """``names``: document paths -> how each is shown (``RAG`` tells same-name files apart with it)."""
         self.store = store
         self.lexical = lexical
         self.embedder = embedder
         self.detector = detector
         self.config = config or RetrievalConfig()
+        self.names = names
 
     def rank(
         self, query: str, *, language: str | None = None, sources: Sequence[str] | None = None,
@@ -131,6 +134,9 @@ class HybridRetriever:
             passage = _passage(hit, score / best, len(passages) + 1, dense.get(cid), lexical.get(cid))
             if passage is not None:  # None: deleted by another process since BM25 or the query saw it
                 passages.append(passage)
+        if self.names is not None and passages:
+            shown = self.names({p.path for p in passages if p.path})
+            passages = [replace(p, shown=shown.get(p.path, p.source)) for p in passages]
         return passages
 
     def retrieve(
@@ -206,6 +212,7 @@ def _passage(
             id=hit.id, text=hit.text, source=str(m["source"]), title=str(m.get("title", "")),
             language=str(m.get("language", "")), start=int(m["start"]), end=int(m["end"]),
             score=score, rank=rank, dense_score=dense, lexical_score=lexical,
+            doc_id=str(m.get("doc_id", "")), path=str(m.get("path", "")),
         )
     except (KeyError, TypeError, ValueError):
         log.warning("chunk %s has incomplete metadata %r: left out", hit.id, m)

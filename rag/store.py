@@ -25,6 +25,10 @@ from rag.types import Chunk
 log = logging.getLogger(__name__)
 
 _PAGE = 5000  # rows per `get` page when scanning the whole collection
+# A read that finds this process's vector index older than the rows opens a fresh client at most this often
+# (during another process's long ingest, every question touching a changed article would).
+_CATCH_UP_SECONDS = 1.0
+_STALE_OVERFETCH = 4  # unfiltered candidates per wanted one when a filter is applied here instead of by Chroma
 
 
 def connect(chroma_dir: Path, host: str | None = None, port: int = 8000) -> Any:
@@ -67,6 +71,25 @@ def reopen_embedded(chroma_dir: Path) -> Any:
         SharedSystemClient._identifier_to_system.pop(key, None)
         SharedSystemClient._identifier_to_refcount.pop(key, None)
     return connect(chroma_dir)
+
+
+def _matches(meta: dict, where: dict) -> bool:
+    """Whether metadata satisfies a Chroma ``where`` of the forms used here (``$and``, ``$or``, ``$in``,
+    ``$eq``, a plain value)."""
+    for key, cond in where.items():
+        if key == "$and":
+            ok = all(_matches(meta, c) for c in cond)
+        elif key == "$or":
+            ok = any(_matches(meta, c) for c in cond)
+        elif isinstance(cond, dict) and "$in" in cond:
+            ok = meta.get(key) in cond["$in"]
+        elif isinstance(cond, dict) and "$eq" in cond:
+            ok = meta.get(key) == cond["$eq"]
+        else:
+            ok = meta.get(key) == cond
+        if not ok:
+            return False
+    return True
 
 
 @contextmanager
@@ -121,6 +144,10 @@ class ChromaStore:
         self._seen_version = 0  # the version the client's view is known to match (set by ``_open``)
         self._warm_lock = threading.Lock()
         self._warming: threading.Thread | None = None  # a fresh client being opened in the background
+        self._reopen_lock = threading.Lock()  # one fresh client opened at a time
+        self._catch_up_lock = threading.Lock()
+        self._opened_at = time.monotonic()  # when the client in use was opened: it sees what was written before
+        self._writers = 0  # writes of this process under way (``writing``): no catching up meanwhile
         self._mismatch: EmbedderMismatchError | None = None
         self._collection = self._open(check_embedder)
 
@@ -171,6 +198,11 @@ class ChromaStore:
             self._collection = col
         return int((col.metadata or {}).get("version", 0))
 
+    @property
+    def seen_version(self) -> int:
+        """The latest version this process knows the index at (no read: see ``version``)."""
+        return self._seen_version
+
     def wrote(self, version: int) -> bool:
         """Whether ``version`` was set by this object's own writes."""
         return version in self._own_versions
@@ -211,22 +243,55 @@ class ChromaStore:
 
     def _swap_in_fresh(self, version: int, raise_errors: bool = False) -> None:
         """Open a fresh embedded client, load its vector index with one query, then use it."""
-        try:
-            with _guarded(self, "opened"):
-                assert self._reopen is not None  # only embedded stores, which have it, are refreshed
-                client = self._reopen()
-                col = client.get_collection(self.name, embedding_function=None)
-                probe = np.zeros(self.dimension, dtype=np.float32)
-                probe[0] = 1.0
-                col.query(query_embeddings=[probe.tolist()], n_results=1, include=[])  # loads it here
-        except StoreError as exc:
-            if raise_errors:
-                raise
-            log.warning("could not reopen the index after another process wrote: %s", exc)
-            return
-        self.client, self._collection = client, col
-        self._seen_version = version
+        with self._reopen_lock:
+            opened = time.monotonic()
+            try:
+                with _guarded(self, "opened"):
+                    assert self._reopen is not None  # only embedded stores, which have it, are refreshed
+                    client = self._reopen()
+                    col = client.get_collection(self.name, embedding_function=None)
+                    probe = np.zeros(self.dimension, dtype=np.float32)
+                    probe[0] = 1.0
+                    col.query(query_embeddings=[probe.tolist()], n_results=1, include=[])  # loads it here
+            except StoreError as exc:
+                if raise_errors:
+                    raise
+                log.warning("could not reopen the index after another process wrote: %s", exc)
+                return
+            self.client, self._collection = client, col
+            self._opened_at = opened
+            self._seen_version = version
         log.info("the index changed in another process (version %d): now using a fresh embedded client", version)
+
+    def _catch_up(self, stale: Any) -> bool:
+        """The client ``stale`` answered with rows that are gone, or failed on a chunk it does not hold: its
+        vector index is older than what another process wrote since it was opened. Use a fresher client now:
+        the one being opened in the background, or a new one (unless one was opened within the last
+        ``_CATCH_UP_SECONDS``). True when a client other than ``stale`` is in use: ask it again."""
+        if self._reopen is None:
+            return False
+        with self._catch_up_lock:
+            warming = self._warming
+            if warming is not None and warming.is_alive():
+                warming.join()
+            if self.client is stale and not self._writers and time.monotonic() - self._opened_at >= _CATCH_UP_SECONDS:
+                version = self.version
+                if not self.wrote(version):  # this process wrote last: its own index is current
+                    self._swap_in_fresh(version)
+            return self.client is not stale
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """This process writes (holding the ingest lock, so no other process does): its vector index is
+        current, and a row gone from under a question is one of its own deletes. Reads do not catch up
+        meanwhile, so that no write ever runs on a client that is being replaced."""
+        with self._catch_up_lock:  # after a catch-up under way
+            self._writers += 1
+        try:
+            yield
+        finally:
+            with self._catch_up_lock:
+                self._writers -= 1
 
     def iter_rows(self, where: dict | None = None, include_documents: bool = False) -> Iterator[tuple[str, dict, str]]:
         """(id, metadata, text) for every chunk matching ``where``, page by page."""
@@ -241,6 +306,14 @@ class ChromaStore:
             if len(ids) < _PAGE:
                 return
             offset += _PAGE
+
+    def paths_named(self, names: Sequence[str]) -> dict[str, set[str]]:
+        """File name -> the paths of the indexed documents of that name, for each of ``names``."""
+        out: dict[str, set[str]] = {}
+        if names:
+            for _, meta, _ in self.iter_rows(where={"source": {"$in": sorted(set(names))}}):
+                out.setdefault(str(meta.get("source", "")), set()).add(str(meta.get("path", "")))
+        return out
 
     def ids(self) -> list[str]:
         """Every chunk id, without metadata or text (the cheapest full read)."""
@@ -269,9 +342,37 @@ class ChromaStore:
         """The ``n`` nearest chunks matching ``where``, nearest first; fewer when fewer match.
 
         ``n`` is not capped by ``count()``: Chroma (1.5) returns what there is, and ``[]`` for an empty
-        collection, while a ``count()`` costs ~9 ms a question at 100k chunks. A row without metadata (a
-        chunk deleted by another process that this process's vector index still holds) is left out.
+        collection, while a ``count()`` costs ~9 ms a question at 100k chunks.
+
+        Embedded Chroma searches a vector index loaded in this process, while rows live in the shared
+        sqlite file: after another process wrote, the index may name rows that are gone (a changed or
+        deleted file's old chunks: with nothing else near, the search finds nothing at all) and Chroma
+        fails a filtered search when the filter matches a chunk the index does not hold. Either way this
+        question catches up (``_catch_up``: a fresh client, at most once a second) and searches again. What
+        is still missing then is left out: rows that are gone, and with a filter that still fails, the
+        filter is applied here to an unfiltered search.
         """
+        stale = self.client
+        try:
+            hits, complete = self._query(vector, n, where)
+        except StoreError:
+            if self._reopen is None or where is None:
+                raise
+            hits, complete = [], False
+        else:
+            if complete or self._reopen is None:
+                return hits
+        if not self._catch_up(stale):
+            return hits or self._filtered_here(vector, n, where)
+        try:
+            return self._query(vector, n, where)[0]
+        except StoreError:
+            if where is None:
+                raise
+            return self._filtered_here(vector, n, where)
+
+    def _query(self, vector: np.ndarray, n: int, where: dict | None) -> tuple[list[Hit], bool]:
+        """The hits whose rows exist, and whether every hit's row did."""
         with _guarded(self, "read"):
             res = self.collection.query(
                 query_embeddings=[vector.tolist()],
@@ -279,11 +380,19 @@ class ChromaStore:
                 where=where,
                 include=["documents", "metadatas", "distances"],
             )
-        return [
+        hits = [
             Hit(id=i, text=t or "", metadata=m, similarity=1.0 - float(d))
             for i, t, m, d in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
             if m
         ]
+        return hits, len(hits) == len(res["ids"][0])
+
+    def _filtered_here(self, vector: np.ndarray, n: int, where: dict | None) -> list[Hit]:
+        """The nearest rows matching ``where`` among an unfiltered search's (what a stale index can answer)."""
+        if where is None:
+            return []
+        found, _ = self._query(vector, n * _STALE_OVERFETCH, None)
+        return [h for h in found if _matches(h.metadata, where)][:n]
 
 # -- writing -------------------------------------------------------------------------------------
 

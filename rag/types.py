@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Literal
 
 
@@ -35,6 +36,26 @@ def doc_id_for(path: str | Path) -> str:
     import hashlib
 
     return hashlib.sha1(str(path).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def shown_names(paths: Iterable[str]) -> dict[str, str]:
+    """How to name each document to users so that no two look alike: its file name when no other of
+    ``paths`` has that name, else the shortest end of its path that no other one ends with
+    (``2024/story.txt`` and ``2025/story.txt`` for two ``story.txt``; the path relative to the folder they
+    were ingested from when they share one). Such a name also works as a ``--source`` filter."""
+    parts = {p: PurePath(p).parts for p in set(paths)}
+    by_name: dict[str, list[str]] = {}
+    for p, pieces in parts.items():
+        by_name.setdefault(pieces[-1] if pieces else p, []).append(p)
+    out: dict[str, str] = {}
+    for group in by_name.values():
+        for p in group:
+            mine = parts[p]
+            k = 1
+            while k < len(mine) and any(parts[q][-k:] == mine[-k:] for q in group if q != p):
+                k += 1
+            out[p] = "/".join(mine[-k:]) if k < len(mine) else p
+    return out
 
 
 @dataclass(frozen=True)
@@ -94,6 +115,13 @@ class Passage:
     rank: int = 0
     dense_score: float | None = None  # cosine similarity, when the dense search found it
     lexical_score: float | None = None  # BM25, when the lexical search found it
+    doc_id: str = ""  # the document's id (``doc_id_for`` its path)
+    path: str = ""  # the document's absolute path
+    shown: str = ""  # how users see the document: ``source``, or more of its path when names repeat
+
+    def __post_init__(self) -> None:
+        if not self.shown:
+            object.__setattr__(self, "shown", self.source)
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,11 @@ class DocumentInfo:
     chunks: int
     added: float | None  # epoch seconds when its current content was indexed; None when unknown
     origin: Literal["upload", "folder"]  # "upload" when under ``settings.uploads_dir``
+    shown: str = ""  # how users see it: ``source``, or more of its path when names repeat (``shown_names``)
+
+    def __post_init__(self) -> None:
+        if not self.shown:
+            object.__setattr__(self, "shown", self.source)
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers import ITALIAN, REPO, SEEDS, assert_one_error_line, run_cli
+from helpers import ITALIAN, REPO, SEEDS, assert_one_error_line, free_port, run_cli, seed_text
 
 from rag.cli import terminal_safe
 from rag.embedding import Embedder
 from rag.pipeline import RAG
 from rag.settings import Settings
+from rag.types import shown_names
 
 # An article that tries to retitle the terminal, recolour it and use a one-byte (C1) escape.
 HOSTILE = (
@@ -104,6 +106,56 @@ def test_a_relative_path_picks_one_document_in_rag_search(capsys, index: Path) -
     code, out, _ = run_cli(capsys, "--data-dir", index, "search", "tartufo", "--source", "2025/hostile.txt", "--json")
 
     assert code == 0 and {p["source"] for p in json.loads(out)} == {"hostile.txt"}
+
+
+@pytest.fixture(scope="module")
+def same_names(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A data folder holding ``news/2024/story.txt`` and ``news/2025/story.txt``: two articles, one file name."""
+    root = tmp_path_factory.mktemp("same-names")
+    docs = root / "news"
+    for year in ("2024", "2025"):
+        (docs / year).mkdir(parents=True)
+        (docs / year / "story.txt").write_text(seed_text(ITALIAN) + f"\nAggiornato nel {year}.\n", encoding="utf-8")
+    RAG(Settings(_env_file=None, data_dir=root / "data"), embedder=embedder).ingest(docs)
+    return root / "data"
+
+
+def test_two_files_of_one_name_are_told_apart_in_rag_search(capsys, same_names: Path) -> None:
+    code, out, _ = run_cli(capsys, "--data-dir", same_names, "search", "Lavrov Kim Jong Un Wonsan", "-k", "6")
+
+    shown = re.findall(r"^\d+\. (\S+) \[it\]", out, flags=re.MULTILINE)
+    assert code == 0 and len(shown) == 6
+    assert set(shown) == {"2024/story.txt", "2025/story.txt"}  # was: "story.txt" six times
+
+
+def test_two_files_of_one_name_are_told_apart_in_the_evidence_of_rag_ask(
+    capsys, monkeypatch: pytest.MonkeyPatch, same_names: Path
+) -> None:
+    monkeypatch.setenv("RAG_OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")  # no model: the evidence is the answer
+
+    code, out, _ = run_cli(capsys, "--data-dir", same_names, "ask", "Quando Lavrov ha incontrato Kim Jong Un?")
+
+    shown = re.findall(r"^\[\d+\] (\S+) \[it\] chars", out, flags=re.MULTILINE)
+    assert code == 0 and out.startswith("Evidence:")
+    assert set(shown) == {"2024/story.txt", "2025/story.txt"}
+
+
+def test_a_shown_name_picks_its_document_as_a_source_filter(capsys, same_names: Path) -> None:
+    code, out, _ = run_cli(capsys, "--data-dir", same_names, "search", "Lavrov", "--source", "2025/story.txt",
+                           "--json")
+
+    passages = json.loads(out)
+    assert code == 0 and passages
+    assert {(p["shown"], Path(p["path"]).parent.name) for p in passages} == {("2025/story.txt", "2025")}
+
+
+def test_shown_names_add_only_as_much_of_the_path_as_tells_files_apart() -> None:
+    paths = ["/n/2024/story.txt", "/n/2025/story.txt", "/n/a.txt", "/x/a/b/c.txt", "/y/a/b/c.txt", "/a/b/c.txt"]
+
+    assert shown_names(paths) == {
+        "/n/2024/story.txt": "2024/story.txt", "/n/2025/story.txt": "2025/story.txt", "/n/a.txt": "a.txt",
+        "/x/a/b/c.txt": "x/a/b/c.txt", "/y/a/b/c.txt": "y/a/b/c.txt", "/a/b/c.txt": "/a/b/c.txt",
+    }
 
 
 def test_an_emptied_folder_is_refused_in_one_line_naming_the_flag(capsys, tmp_path: Path) -> None:

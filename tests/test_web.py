@@ -708,6 +708,32 @@ def test_an_article_opens_whole_with_the_cited_sentence_highlighted(seeded_copy:
     assert "from the articles folder" in reader
 
 
+def test_source_cards_tell_two_files_of_one_name_apart_and_open_the_right_one(tmp_path: Path, make_rag) -> None:
+    docs = tmp_path / "news"
+    for year in ("2024", "2025"):
+        (docs / year).mkdir(parents=True)
+        (docs / year / "story.txt").write_text(ARTICLE + f"\nAggiornato nel {year}.\n", encoding="utf-8")
+    rag = make_rag(Settings(data_dir=tmp_path / "data", docs_dir=docs, ollama_host=f"http://127.0.0.1:{free_port()}"))
+    rag.ingest(docs)
+    page = ChatPage(rag)
+
+    answer = rag.ask("Quando Lavrov ha incontrato Kim Jong Un?")  # no model: the evidence is the answer
+    html = render_answer(answer, "a1")
+    links = [parse_qs(html_unescape(h)) for h in re.findall(r'<a class="rag-open" href="#rag-open\?([^"]+)"', html)]
+    opened = {}
+    for query in links:
+        _, picked, reader, _ = page.open_from_source(
+            type("Click", (), {"_data": {k: v[0] for k, v in query.items()}})())
+        opened[picked.value] = re.search(r'<div class="rag-reader-meta"><code>([^<]+)</code>', reader).group(1)
+
+    assert {c.passage.shown for c in answer.citations} == {"2024/story.txt", "2025/story.txt"}
+    assert "<code>2024/story.txt</code>" in html and "<code>2025/story.txt</code>" in html  # was: story.txt twice
+    assert "(2024/story.txt, Italian)" in plain_answer_text(answer)
+    # "Read the article" opens the article the card quotes (was: always the first story.txt)
+    assert opened == {d.doc_id: d.shown for d in rag.documents()}
+    assert {d.shown for d in rag.documents()} == {"2024/story.txt", "2025/story.txt"}
+
+
 def test_an_uploaded_article_can_be_removed_and_a_folder_article_cannot(seeded_copy: Path, make_rag) -> None:
     rag = make_rag(Settings(data_dir=seeded_copy, docs_dir=SEEDS))
     page = ChatPage(rag)

@@ -91,7 +91,7 @@ document.addEventListener('click', (e) => {
   if (open) {
     e.preventDefault();
     const q = new URLSearchParams((open.getAttribute('href') || '').split('?')[1] || '');
-    trigger('click', {source: q.get('source'), pstart: +q.get('pstart'), pend: +q.get('pend'),
+    trigger('click', {doc: q.get('doc'), source: q.get('source'), pstart: +q.get('pstart'), pend: +q.get('pend'),
                       start: +q.get('start'), end: +q.get('end')});
   }
 });
@@ -410,7 +410,8 @@ class ChatPage:
         data = getattr(evt, "_data", None) or {}
         source, pstart, pend = data.get("source", ""), int(data.get("pstart", 0)), int(data.get("pend", 0))
         start, end = int(data.get("start", 0)), int(data.get("end", 0))
-        doc = self.articles.find(source, pstart, pend)
+        # The passage's document by its id; by file name and span for a link made before ids were passed.
+        doc = self.articles.get(data.get("doc") or "") or self.articles.find(source, pstart, pend)
         if doc is None:
             return gr.skip(), gr.skip(), "", f"{markdown_text(source)} is no longer in the index."
         if end <= start:
@@ -434,7 +435,7 @@ class ChatPage:
 def _article_choices(documents: list) -> list[tuple[str, str]]:
     """The article menu: uploads first, newest first."""
     ordered = sorted(documents, key=lambda d: (d.origin != "upload", -(d.added or 0), d.title))
-    return [(f"{d.title} ({d.source})", d.doc_id) for d in ordered]
+    return [(f"{d.title} ({d.shown})", d.doc_id) for d in ordered]
 
 
 def _original_name(path: Any) -> str:

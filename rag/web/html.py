@@ -164,12 +164,13 @@ def _open_link(p: Passage, start: int, end: int) -> str:
 
     What to open travels in the link's fragment: the chat's HTML sanitiser drops ``data-`` attributes.
     """
-    query = urlencode({"source": p.source, "pstart": p.start, "pend": p.end, "start": start, "end": end})
+    query = urlencode({"doc": p.doc_id, "source": p.source, "pstart": p.start, "pend": p.end, "start": start,
+                       "end": end})
     return f'<a class="rag-open" href="#rag-open?{escape(query)}" role="button">Read the article</a>'
 
 
 def _meta_html(p: Passage) -> str:
-    return " · ".join([f"<code>{escape(p.source)}</code>", f"{escape(language_name(p.language))} "
+    return " · ".join([f"<code>{escape(p.shown)}</code>", f"{escape(language_name(p.language))} "
                        f"({escape(p.language)})", f"score {p.score:.3f}"])
 
 
@@ -247,7 +248,7 @@ def plain_answer_text(answer: Answer) -> str:
         lines += ["", "Sources:"]
         for c in answer.citations:
             p = c.passage
-            lines.append(f"[{c.number}] {p.title} ({p.source}, {language_name(p.language)})")
+            lines.append(f"[{c.number}] {p.title} ({p.shown}, {language_name(p.language)})")
             lines.append(f"    \u201c{' '.join(c.sentence.split())}\u201d")
     return "\n".join(lines)
 
@@ -474,7 +475,7 @@ def render_articles(documents: Sequence) -> str:  # documents: DocumentInfo
         origin = ("uploaded here" if d.origin == "upload"
                   else '<span class="rag-origin-folder" title="re-added by the next `rag ingest` of its folder">'
                        "articles folder</span>")
-        rows.append(f'<tr data-doc="{escape(d.doc_id)}"><td>{escape(d.title)}<br><code>{escape(d.source)}</code></td>'
+        rows.append(f'<tr data-doc="{escape(d.doc_id)}"><td>{escape(d.title)}<br><code>{escape(d.shown)}</code></td>'
                     f"<td>{escape(language_name(d.language))}</td><td>{d.chunks}</td><td>{_when(d.added)}</td>"
                     f"<td>{origin}</td></tr>")
     return ('<table class="rag-articles"><thead><tr><th>Article</th><th>Language</th><th>Passages</th>'
@@ -485,7 +486,7 @@ def render_article(document, text: str, start: int | None = None, end: int | Non
     """One article in full, ``text[start:end]`` highlighted (the reader scrolls to it)."""
     origin = ("uploaded on this page: you can remove it" if document.origin == "upload"
               else "from the articles folder: removing it here lasts until the next `rag ingest` of that folder")
-    meta = (f'<div class="rag-reader-meta"><code>{escape(document.source)}</code> · '
+    meta = (f'<div class="rag-reader-meta"><code>{escape(document.shown)}</code> · '
             f"{escape(language_name(document.language))} · {document.chunks} passages · added {_when(document.added)}"
             f" · {notice_html(origin)}</div>")
     if start is not None and end is not None and 0 <= start < end <= len(text):
