@@ -110,6 +110,18 @@ def small_docs(_small_docs_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def _small_index(
+    tmp_path_factory: pytest.TempPathFactory, _small_docs_dir: Path, embedder: Embedder
+) -> tuple[Path, IngestReport]:
+    """The two small seeds (``small_docs``) ingested once per run into a template data folder: tests copy
+    it (``shutil.copytree``) and never use it directly."""
+    data_dir = tmp_path_factory.mktemp("small-index") / "data"
+    with isolated(data_dir.parent):
+        report = RAG(Settings(data_dir=data_dir), embedder=embedder).ingest(reset_small_docs(_small_docs_dir))
+    return data_dir, report
+
+
+@pytest.fixture(scope="session")
 def _seeded(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, IngestReport]:
     data_dir = tmp_path_factory.mktemp("seeded") / "data"
     with isolated(data_dir.parent):
