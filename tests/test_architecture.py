@@ -8,6 +8,7 @@ Read from the source with ``ast`` (imports inside functions and under ``TYPE_CHE
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,7 @@ def _is_module(name: str) -> bool:
     return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
+@cache  # read once per run: four tests ask (none changes it)
 def import_graph() -> dict[str, set[str]]:
     graph = {module_name(p): imports_of(p) for p in sorted(PACKAGE.rglob("*.py"))}
     # A package's own submodules importing each other is fine; "rag.x" importing "rag" (its __init__) is not.

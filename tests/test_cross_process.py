@@ -1,7 +1,8 @@
 """One truth across processes: a long-lived reader (the chat page) and `rag ingest` run in other processes.
 
-The reader lives in the test process; every writer is a real `python -m rag.cli ingest` subprocess on the
-same data folder.
+The reader lives in the test process; every write it must see or survive comes from a real
+`python -m rag.cli ingest` subprocess on the same data folder (the index they start from is a copy of the
+run's template index, see ``indexed``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rag.errors import StoreError
 from rag.indexing import sync_lexical
 from rag.lexical import LexicalIndex
 from rag.settings import Settings
+from rag.types import IngestReport
 
 pytestmark = pytest.mark.slow
 
@@ -64,18 +66,25 @@ def seconds_until(found, limit: float = 10.0) -> float:  # noqa: ANN001 - () -> 
 
 
 @pytest.fixture
-def docs(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for name in (ITALIAN, TURKISH):
-        shutil.copy(SEEDS / name, folder / name)
-    return folder
+def docs(small_docs: Path) -> Path:
+    """Fresh copies of the Italian and Turkish seeds."""
+    return small_docs
+
+
+@pytest.fixture
+def indexed(_small_index: tuple[Path, IngestReport], docs: Path, settings: Settings) -> Path:
+    """Given: ``docs`` already ingested into ``settings.data_dir`` by another writer (a copy of the run's
+    template index, which another RAG wrote: this process's readers never set its versions); yields ``docs``.
+
+    Only what the tests are about is another `rag ingest` process: the writes a reader must see or survive."""
+    shutil.copytree(_small_index[0], settings.data_dir)
+    return docs
 
 
 def test_a_long_lived_reader_serves_through_another_processs_ingest_and_sees_its_changes_within_a_second(
-    settings: Settings, make_rag, docs: Path
+    settings: Settings, make_rag, indexed: Path
 ) -> None:
-    ingest_in_another_process(settings.data_dir, docs)
+    docs = indexed
     reader = make_rag(settings)  # the chat page, open before the changes
     assert reader.retrieve("Lavrov ha incontrato Kim Jong Un")[0].source == ITALIAN
     (docs / TURKISH).write_text(CHANGED_TURKISH, encoding="utf-8")  # changed
@@ -114,9 +123,9 @@ def test_a_long_lived_reader_serves_through_another_processs_ingest_and_sees_its
 
 
 def test_a_reader_never_fails_on_chunks_another_process_deleted(
-    settings: Settings, make_rag, docs: Path
+    settings: Settings, make_rag, indexed: Path
 ) -> None:
-    ingest_in_another_process(settings.data_dir, docs)
+    docs = indexed
     reader = make_rag(settings)
     reader.retrieve("Lavrov Kuzey Kore enerji")  # loads the vector index into this process
     (docs / TURKISH).write_text(CHANGED_TURKISH, encoding="utf-8")
@@ -171,9 +180,9 @@ def test_a_language_filtered_question_never_fails_on_chunks_another_process_adde
 
 
 def test_a_reader_opened_before_another_processs_ingest_finds_its_articles_within_a_second_or_two(
-    settings: Settings, make_rag, docs: Path
+    settings: Settings, make_rag, indexed: Path
 ) -> None:
-    ingest_in_another_process(settings.data_dir, docs)
+    docs = indexed
     reader = make_rag(settings)  # the page starts; nobody asks yet
     (docs / "tartufo.txt").write_text(NEW_ARTICLE, encoding="utf-8")
 

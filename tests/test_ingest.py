@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ITALIAN, SEEDS, SMALL_SEEDS, TURKISH, isolated, reset_small_docs
+from helpers import ITALIAN, SEEDS, SMALL_SEEDS, TURKISH
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from rag.embedding import Embedder
@@ -83,17 +83,6 @@ class HashEmbedding(BaseEmbedding):
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._embed(query)
-
-
-@pytest.fixture(scope="session")
-def _small_index(
-    tmp_path_factory: pytest.TempPathFactory, _small_docs_dir: Path, embedder: Embedder
-) -> tuple[Path, IngestReport]:
-    """The two small seeds ingested once per run into a template data folder (never used directly)."""
-    data_dir = tmp_path_factory.mktemp("small-index") / "data"
-    with isolated(data_dir.parent):
-        report = RAG(Settings(data_dir=data_dir), embedder=embedder).ingest(reset_small_docs(_small_docs_dir))
-    return data_dir, report
 
 
 @dataclass
