@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -116,7 +116,9 @@ class Answerer:
         evidence_tokens: int = 320,
         no_answer_threshold: float = 0.0,
         prompt_refusal: bool = True,
+        names: Callable[[Sequence[Passage]], list[Passage]] | None = None,
     ) -> None:
+        """``names``: the passages with the names users see (``RAG.named``), for the evidence and the answer."""
         self.retriever = retriever
         self.embedder = embedder
         self.detector = detector
@@ -128,6 +130,7 @@ class Answerer:
         self.evidence_tokens = evidence_tokens
         self.gate = NoAnswerGate(no_answer_threshold)
         self.prompt_refusal = prompt_refusal
+        self.names = names or list
         self._translations: LRU[tuple, dict[str, str]] = LRU(256)
 
     # -- retrieval: the one path `RAG.retrieve`, `rag search`, the evaluation and answers share --------
@@ -221,6 +224,7 @@ class Answerer:
         health = self.llm.health()
         found = self.search(question, language, opts, history)
         retrieve_ms = _ms(started)
+        found = replace(found, passages=self.names(found.passages))
         evidence = [] if found.unanswerable else select_evidence(
             found.passages[:EVIDENCE_PASSAGES], found.scores, self._evidence_budget(health.ok),
             support_threshold=self.support_threshold)
@@ -270,7 +274,7 @@ class Answerer:
             return replace(base, translate_ms=_ms(t0)), evidence
         fused = self.retrieve(found.query, opts, base.language, translations)
         seen = {p.id for p in found.passages}
-        extra = [p for p in fused if p.id not in seen]
+        extra = self.names([p for p in fused if p.id not in seen])
         used = sum(prompt_tokens(c.sentence) + 12 for c in evidence)
         more: list[Citation] = []
         if extra and used < self.evidence_tokens:

@@ -56,8 +56,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     rag = _rag(args)
     _check_filters(rag, args.language, args.source or [])
-    passages = rag.retrieve(args.question, top_k=args.k, language=args.language,
-                            sources=args.source or None)
+    passages = rag.named(rag.retrieve(args.question, top_k=args.k, language=args.language,
+                                      sources=args.source or None))
     if args.json:
         print(json.dumps([asdict(p) for p in passages], ensure_ascii=False, indent=2))
     else:

@@ -7,7 +7,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,6 @@ class RAG:
             self.embedder,
             self.detector,
             RetrievalConfig(s.candidates, s.dense_weight, s.lexical_weight, s.rrf_k, s.fusion),
-            names=self._shown_names,
         )
         self.llm = llm or build_llm(s)
         self._llms: dict[str, LLMBackend] = {self.llm.model: self.llm}
@@ -160,21 +160,6 @@ class RAG:
             cached = self._documents = (version, self._indexer().entries(version))
         return cached[1]
 
-    def _shown_names(self, paths: Collection[str]) -> dict[str, str]:
-        """How to show each of these documents: the file name, or enough of the path to tell it from the
-        other indexed documents of that name (``types.shown_names``). The paths of each file name are read
-        once per store version, only for names that passages carry."""
-        version, named = self._named
-        if version != self.store.seen_version:
-            version, named = self.store.seen_version, {}
-        missing = {Path(p).name for p in paths} - named.keys()
-        if missing:
-            found = self.store.paths_named(sorted(missing))
-            named = {**named, **{name: frozenset(found.get(name, ())) for name in missing}}
-            self._named = (version, named)
-        shown = shown_names({q for p in paths for q in named[Path(p).name] | {p}})
-        return {p: shown[p] for p in paths}
-
     def _indexer(self) -> Indexer:
         return Indexer(self.loader, self.chunker, self.embedder, self.store, self.lexical,
                        self.settings.embed_batch_size, manifest=self._manifest_path)
@@ -230,6 +215,28 @@ class RAG:
         if opts.translate and self.llm.health().ok:
             translations = answerer.translate(question, qlang, self.lexical.languages)
         return answerer.retrieve(question, opts, qlang, translations)
+
+    def named(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages with the name users see (``Passage.shown``): the file name, or enough of the path to
+        tell the document from the other indexed ones of that name (``types.shown_names``).
+
+        Answers come named; ``retrieve`` leaves it to whoever shows its passages (``rag search``): the paths of
+        a file name are one metadata-filtered read of the store (~15 ms at 100k chunks), once per name and
+        store version.
+        """
+        paths = {p.path for p in passages if p.path}
+        if not paths:
+            return list(passages)
+        version, known = self._named
+        if version != self.store.seen_version:
+            version, known = self.store.seen_version, {}
+        missing = {Path(p).name for p in paths} - known.keys()
+        if missing:
+            found = self.store.paths_named(sorted(missing))
+            known = {**known, **{name: frozenset(found.get(name, ())) for name in missing}}
+            self._named = (version, known)
+        shown = shown_names({q for p in paths for q in known[Path(p).name] | {p}})
+        return [replace(p, shown=shown[p.path]) if p.path else p for p in passages]
 
     def _check_question(self, question: str) -> None:
         if not question.strip():
@@ -362,7 +369,7 @@ class RAG:
                     support_threshold=s.support_threshold, translation_weight=s.translation_weight,
                     max_answer_tokens=s.max_answer_tokens, history_turns=s.history_turns,
                     evidence_tokens=s.evidence_tokens, no_answer_threshold=s.no_answer_threshold,
-                    prompt_refusal=s.prompt_refusal,
+                    prompt_refusal=s.prompt_refusal, names=self.named,
                 )
             return self._answerers[name]
 

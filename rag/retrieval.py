@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -76,15 +76,12 @@ class HybridRetriever:
         embedder: Embedder,
         detector: LanguageDetector,
         config: RetrievalConfig | None = None,
-        names: Callable[[Collection[str]], Mapping[str, str]] | None = None,
     ) -> None:
-        """``names``: document paths -> how each is shown (``RAG`` tells same-name files apart with it)."""
         self.store = store
         self.lexical = lexical
         self.embedder = embedder
         self.detector = detector
         self.config = config or RetrievalConfig()
-        self.names = names
 
     def rank(
         self, query: str, *, language: str | None = None, sources: Sequence[str] | None = None,
@@ -134,9 +131,6 @@ class HybridRetriever:
             passage = _passage(hit, score / best, len(passages) + 1, dense.get(cid), lexical.get(cid))
             if passage is not None:  # None: deleted by another process since BM25 or the query saw it
                 passages.append(passage)
-        if self.names is not None and passages:
-            shown = self.names({p.path for p in passages if p.path})
-            passages = [replace(p, shown=shown.get(p.path, p.source)) for p in passages]
         return passages
 
     def retrieve(
