@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -26,23 +25,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from fake_ollama import FakeOllama  # noqa: E402
-from helpers import free_port  # noqa: E402
+from fake_ollama import EVIDENCE_LINE, FakeOllama  # noqa: E402
+from helpers import CHROMIUM, CHROMIUM_ARGS, FINISHED_ANSWER, free_port  # noqa: E402
 
 from rag import RAG, Settings  # noqa: E402
 from rag.web import build_app  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-FINISHED = "#rag-chat .rag-answer:not(.rag-pending):not(:has(.rag-cursor))"
 INDEXING = '#rag-upload-status [data-state="indexing"]'
-_EVIDENCE = re.compile(r"^\[(\d+)\] \([^)\n]*\) (.+)$", re.M)
 
 
 def reply(request: dict) -> str:
     """The first evidence sentence with its marker (a grounded answer of ordinary length)."""
-    found = _EVIDENCE.findall(FakeOllama.last_user_message(request))
+    found = EVIDENCE_LINE.findall(FakeOllama.last_user_message(request))
     return f"{found[0][1].strip()} [{found[0][0]}]" if found else "I cannot find this in the articles."
 
 
@@ -113,7 +107,7 @@ def main() -> None:
                     box.fill(question)
                     t0 = time.perf_counter()
                     box.press("Enter")
-                    expect(asker.locator(FINISHED)).to_have_count(count)
+                    expect(asker.locator(FINISHED_ANSWER)).to_have_count(count)
                     return time.perf_counter() - t0
 
                 timed("When did Lavrov meet Kim?")  # warm-up: the first answer loads what answers need

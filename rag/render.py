@@ -10,6 +10,10 @@ if TYPE_CHECKING:
     from rag.streaming import Evidence
 
 
+# Over the claims of an answer that no given sentence supports (``Answer.unsupported_claims``), here and on the page.
+UNSUPPORTED_HEADING = "Not found in the sources (check before relying on it):"
+
+
 def render_passage(p: Passage, width: int = 300) -> str:
     text = " ".join(p.text.split())
     if len(text) > width:
@@ -22,8 +26,7 @@ def render_answer_text(answer: Answer) -> str:
     if answer.notice:
         lines += ["", f"({answer.notice})"]
     if answer.unsupported_claims:
-        lines += ["", "Not found in the sources (check before relying on it):",
-                  *(f"  - {c}" for c in answer.unsupported_claims)]
+        lines += ["", UNSUPPORTED_HEADING, *(f"  - {c}" for c in answer.unsupported_claims)]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:

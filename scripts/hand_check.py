@@ -30,15 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
-from fake_ollama import CpuModel, FakeOllama  # noqa: E402
-from helpers import free_port  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-FINISHED = "#rag-chat .rag-answer:not(.rag-pending):not(:has(.rag-cursor))"
-EVIDENCE = re.compile(r"^\[(\d+)\] \([^)\n]*\) (.+)$", re.M)
-WORD = re.compile(r"\w{3,}")
+from fake_ollama import CpuModel, FakeOllama, grounded_reply  # noqa: E402
+from helpers import CHROMIUM, CHROMIUM_ARGS, FINISHED_ANSWER, free_port  # noqa: E402
 
 NEW_ARTICLE = """The Orlen valley bridge opens to traffic
 
@@ -56,19 +49,6 @@ def say(text: str) -> None:
     print(f"[{time.monotonic() - T0:6.1f} s] {text}", flush=True)
 
 
-def reply(request: dict) -> str:
-    """The evidence sentence sharing most words with the question, with its marker (a grounded small model)."""
-    user = FakeOllama.last_user_message(request)
-    if user.startswith("Write that answer in "):
-        return next(m["content"] for m in reversed(request["messages"]) if m["role"] == "assistant")
-    question = {w.casefold() for w in WORD.findall(user.rsplit("\nQuestion:", 1)[-1].split("\n", 1)[0])}
-    found = EVIDENCE.findall(user)
-    if not found:
-        return "I cannot find this in the articles."
-    number, sentence = max(found, key=lambda f: len(question & {w.casefold() for w in WORD.findall(f[1])}))
-    return f"{sentence.strip()} [{number}]"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -79,7 +59,7 @@ def main() -> None:
     docs = root / "docs"
     shutil.copytree(REPO / "seeds", docs)
     cpu = CpuModel()
-    fake = FakeOllama(models={"qwen2.5:3b": 32768}, default=reply, cpu=cpu).start()
+    fake = FakeOllama(models={"qwen2.5:3b": 32768}, default=grounded_reply, cpu=cpu).start()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "OLLAMA_HOST"}
     env.update(RAG_DATA_DIR=str(root / "data"), RAG_DOCS_DIR=str(docs), RAG_OLLAMA_HOST=fake.url,
@@ -96,7 +76,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/"
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             deadline = time.monotonic() + 120
             tabs = []
             for _ in range(2):
@@ -154,12 +134,12 @@ def main() -> None:
                     time.sleep(0.5)
 
             def finished(page, n: int, since: float, label: str, timeout: float = 600) -> str:  # noqa: ANN001
-                watch(lambda: page.locator(FINISHED).count() >= n, timeout)
-                expect(page.locator(FINISHED)).to_have_count(n, timeout=timeout * 1000)
+                watch(lambda: page.locator(FINISHED_ANSWER).count() >= n, timeout)
+                expect(page.locator(FINISHED_ANSWER)).to_have_count(n, timeout=timeout * 1000)
                 tab = "tab 1" if page is one else "tab 2"
                 done = next((t for t, who, what in changes if who == tab and what == "finished" and t > since),
                             time.monotonic())
-                answer = page.locator(FINISHED).last
+                answer = page.locator(FINISHED_ANSWER).last
                 text = " ".join(answer.locator(".rag-text").inner_text().split())
                 footer = " ".join(answer.locator(".rag-footer").inner_text().split()) \
                     if answer.locator(".rag-footer").count() else "(no footer)"

@@ -23,11 +23,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
-from fake_ollama import FakeOllama  # noqa: E402 - the tests' protocol-faithful fake Ollama server
+from fake_ollama import EVIDENCE_LINE, FakeOllama  # noqa: E402 - the tests' protocol-faithful fake Ollama server
+from helpers import CHROMIUM, CHROMIUM_ARGS, FINISHED_ANSWER  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 QUESTION = "When did Lavrov meet Kim?"
 
 
@@ -37,7 +35,7 @@ def demo_reply(request: dict) -> str | list[str]:
     if "Translate this question" in prompt:
         codes = re.findall(r'"([a-z]{2})" \(', prompt)
         return [json.dumps({c: prompt.rsplit("Question:", 1)[1].strip() for c in codes})]
-    evidence = re.findall(r"^\[(\d+)\] \([^)\n]*\) (.+)$", FakeOllama.last_user_message(request), re.M)
+    evidence = EVIDENCE_LINE.findall(FakeOllama.last_user_message(request))
     cited = [n for n, sentence in evidence if re.search(r"Wonsan|Γουονσάν|Ουόνσαν", sentence)][:2] or ["1"]
     markers = "".join(f"[{n}]" for n in cited)
     return (f"Sergey Lavrov met Kim Jong Un in Wonsan, on North Korea's east coast, during a visit that "
@@ -49,7 +47,7 @@ def photograph(url: str, question: str, out: Path, theme: str = "light") -> None
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 1050}, device_scale_factor=1,
                                 color_scheme="dark" if theme == "dark" else "light")
         page.goto(f"{url}?__theme={theme}")
@@ -58,7 +56,7 @@ def photograph(url: str, question: str, out: Path, theme: str = "light") -> None
         box = page.locator("#rag-question textarea")
         box.fill(question)
         box.press("Enter")
-        answer = page.locator("#rag-chat .rag-answer:not(.rag-pending):not(:has(.rag-cursor))")
+        answer = page.locator(FINISHED_ANSWER)
         expect(answer).to_have_count(1, timeout=180_000)
         # Open the sources and bring the question to the top of the chat.
         page.locator("#rag-chat details.rag-sources").evaluate_all("ds => ds.forEach(d => d.open = true)")

@@ -29,9 +29,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["CpuModel", "FakeOllama", "Reply", "prompt_tokens", "split_pieces"]
+__all__ = ["EVIDENCE_LINE", "CpuModel", "FakeOllama", "Reply", "grounded_reply", "prompt_tokens", "split_pieces"]
 
 DEFAULT_REPLY = "This is a reply from the fake Ollama server."
+# One numbered evidence line of the product's answer prompt: "[n] (source, Language) sentence".
+EVIDENCE_LINE = re.compile(r"^\[(\d+)\] \([^)\n]*\) (.+)$", re.M)
+_WORD = re.compile(r"\w{3,}")
 
 ReplyText = str | list[str] | tuple[str, ...]
 ReplyFn = Callable[[dict], ReplyText]
@@ -395,3 +398,29 @@ class _Handler(BaseHTTPRequestHandler):
         self._line({"error": reply.stream_error} if reply.stream_error is not None else {**message(""), **done})
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+
+def _words(text: str) -> set[str]:
+    return {w.casefold() for w in _WORD.findall(text)}
+
+
+def grounded_reply(request: Mapping[str, Any]) -> str | list[str]:
+    """A grounded small model: translations as JSON; an answer is the evidence sentence sharing most words
+    with the question (then the longest), with its marker; the language repair returns the reply unchanged
+    (a model that cannot translate)."""
+    prompt = FakeOllama.prompt_of(request)
+    if "Translate this question" in prompt:
+        codes = re.findall(r'"([a-z]{2})" \(', prompt)
+        question = prompt.rsplit("Question:", 1)[1].strip()
+        return [json.dumps({c: question for c in codes}, ensure_ascii=False)]  # one piece: not streamed
+    user = FakeOllama.last_user_message(request)
+    if user.startswith("Write that answer in "):
+        return next(str(m["content"]) for m in reversed(request["messages"]) if m["role"] == "assistant")
+    found = EVIDENCE_LINE.findall(user)
+    if not found:
+        return "I cannot find this in the articles."
+    question = _words(user.rsplit("\nQuestion:", 1)[-1].split("\n", 1)[0])
+    candidates = [((len(question & _words(sentence)), len(sentence)), int(number), sentence.strip())
+                  for number, sentence in found]
+    _, number, sentence = max(candidates, key=lambda c: c[0])
+    return f"{sentence} [{number}]"

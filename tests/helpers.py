@@ -22,6 +22,13 @@ REPO = TESTS_DIR.parent
 SEEDS = REPO / "seeds"
 QUESTIONS = REPO / "eval" / "questions.jsonl"
 
+# Debian's chromium, driven by playwright (`playwright install` cannot download browsers here).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+# An answer on the chat page that has finished streaming.
+FINISHED_ANSWER = "#rag-chat .rag-answer:not(.rag-pending):not(:has(.rag-cursor))"
+
 # The seeds by file name, and the language each one is written in.
 GREEK = ("000_3826467bcfade4bc.txt", "001_cb3a5e9a82b9db3f.txt", "003_f498415e3a7660f3.txt")
 ITALIAN = "002_4a01d9418e012f08.txt"

@@ -8,7 +8,6 @@ that passage. Every test leaves a screenshot in ``test-artifacts/``.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import shutil
@@ -19,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fake_ollama import FakeOllama, Reply
-from helpers import REPO, SEEDS, free_port, isolated
+from fake_ollama import FakeOllama, Reply, grounded_reply
+from helpers import CHROMIUM, CHROMIUM_ARGS, FINISHED_ANSWER, REPO, SEEDS, free_port, isolated
 
 from rag.pipeline import RAG
 from rag.settings import Settings
@@ -36,9 +35,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
 ]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 ARTIFACTS = REPO / "test-artifacts"
 ANSWER_TIMEOUT = 90_000  # ms; real embeddings on a busy CI machine take seconds per answer
 
@@ -52,33 +48,6 @@ The Harbor Lantern Festival of Port Velmora opened on 3 March 2025 with twelve t
 The mayor of Port Velmora, Ilse Marrak, said the festival will now be held every spring.
 """
 UPLOAD_QUESTION = "When did the Harbor Lantern Festival of Port Velmora open?"
-
-
-# -- a grounded fake model ----------------------------------------------------------------------------
-
-_WORD = re.compile(r"\w{3,}")
-_EVIDENCE = re.compile(r"^\[(\d+)\] \([^)\n]*\) (.+)$", re.M)  # "[n] (source, Language) sentence"
-
-
-def _words(text: str) -> set[str]:
-    return {w.casefold() for w in _WORD.findall(text)}
-
-
-def grounded_reply(request: dict) -> str | list[str]:
-    """Translations as JSON; answers = the evidence sentence sharing most words with the question + its marker."""
-    prompt = FakeOllama.prompt_of(request)
-    if "Translate this question" in prompt:
-        codes = re.findall(r'"([a-z]{2})" \(', prompt)
-        question = prompt.rsplit("Question:", 1)[1].strip()
-        return [json.dumps({c: question for c in codes}, ensure_ascii=False)]  # one piece: not streamed
-    user = FakeOllama.last_user_message(request)
-    if user.startswith("Write that answer in "):  # the language repair: a small model that cannot translate
-        return next(m["content"] for m in reversed(request["messages"]) if m["role"] == "assistant")
-    question = _words(user.rsplit("\nQuestion:", 1)[1].split("\n", 1)[0])
-    candidates = [((len(question & _words(sentence)), len(sentence)), int(number), sentence.strip())
-                  for number, sentence in _EVIDENCE.findall(user)]
-    _, number, sentence = max(candidates, key=lambda c: c[0])  # most shared words, then the longest
-    return f"{sentence} [{number}]"
 
 
 # -- servers ------------------------------------------------------------------------------------------
@@ -199,7 +168,7 @@ def upload(page, path: Path) -> None:  # noqa: ANN001
 
 def last_answer(page, n: int = 1):  # noqa: ANN001, ANN201
     """The last answer, once the ``n``-th finished answer of the page is there."""
-    finished = page.locator("#rag-chat .rag-answer:not(.rag-pending):not(:has(.rag-cursor))")
+    finished = page.locator(FINISHED_ANSWER)
     expect(finished).to_have_count(n, timeout=ANSWER_TIMEOUT)
     return finished.last
 

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from rag.language import language_name
 from rag.llm import Health
+from rag.render import UNSUPPORTED_HEADING
 from rag.types import Answer, Citation, IndexStats, Passage
 
 # The markers the answerer leaves in an answer after repairing them: always "[n]".
@@ -199,10 +200,6 @@ def _source_html(c: Citation, answer_id: str, mode: str = "llm") -> str:
         f"{_open_link(p, c.start, c.end)}"
         "</div>"
     )
-
-
-# Over the claims of an answer that no given sentence supports (rag.types.Answer.unsupported_claims).
-UNSUPPORTED_HEADING = "Not found in the sources (check before relying on it):"
 
 
 def _badge(label: str, why: str) -> str:
