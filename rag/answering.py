@@ -36,6 +36,7 @@ from rag.prompts import (
     translation_messages,
 )
 from rag.retrieval import HybridRetriever
+from rag.sentence_vectors import SentenceVectors
 from rag.streaming import AnswerStream, Evidence
 from rag.types import Answer, Citation, Passage
 
@@ -117,10 +118,13 @@ class Answerer:
         no_answer_threshold: float = 0.0,
         prompt_refusal: bool = True,
         names: Callable[[Sequence[Passage]], list[Passage]] | None = None,
+        sentences: SentenceVectors | None = None,
     ) -> None:
-        """``names``: the passages with the names users see (``RAG.named``), for the evidence and the answer."""
+        """``names``: the passages with the names users see (``RAG.named``), for the evidence and the answer;
+        ``sentences``: the index's stored sentence vectors (without them every sentence is embedded)."""
         self.retriever = retriever
         self.embedder = embedder
+        self.embed_sentences = (sentences or SentenceVectors(embedder)).embed
         self.detector = detector
         self.llm = llm
         self.support_threshold = support_threshold
@@ -169,7 +173,7 @@ class Answerer:
         # Embedding sentences is the evidence's cost on a CPU (~0.1 s a sentence under load): the top
         # passages hold the answer sentences (docs/evaluation.md), the rest stay passages, not evidence.
         scores = score_sentences(query, language, passages[:EVIDENCE_PASSAGES], self.embedder.embed_query,
-                                 self.embedder.embed_sentences)
+                                 self.embed_sentences)
         return _Search(query, context, passages, scores, not passages or self.gate.unanswerable(scores))
 
     def search(self, message: str, language: str, opts: AskOptions, history: Sequence[Turn] = ()) -> _Search:
@@ -189,7 +193,7 @@ class Answerer:
             return own
         joined = self._search(f"{previous} {message}", language, opts, context=previous)
         alone = score_sentences(message, language, joined.passages[:EVIDENCE_PASSAGES], self.embedder.embed_query,
-                                self.embedder.embed_sentences)
+                                self.embed_sentences)
         if joined.passages and not self.gate.unanswerable(alone):
             return joined
         return own
@@ -280,7 +284,7 @@ class Answerer:
         if extra and used < self.evidence_tokens:
             extra = extra[:EVIDENCE_PASSAGES]
             scores = score_sentences(found.query, base.language, extra, self.embedder.embed_query,
-                                     self.embedder.embed_sentences)
+                                     self.embed_sentences)
             more = [replace(c, number=c.number + len(evidence))
                     for c in select_evidence(extra, scores, self.evidence_tokens - used, max_snippets=2,
                                              support_threshold=self.support_threshold)]
@@ -344,7 +348,7 @@ class Answerer:
                           f"not {language_name(base.language)}")
         unknown = tuple(sorted({n for n in marker_numbers(raw) if not 1 <= n <= len(evidence)}))
         snippets = [_snippet(c) for c in evidence]
-        text, citations = cite(raw, snippets, self.embedder.embed_query, self.embedder.embed_sentences,
+        text, citations = cite(raw, snippets, self.embedder.embed_query, self.embed_sentences,
                                self.support_threshold)
         # Citations point at the retrieved passage; the sentence and span are the words inside the snippet.
         by_number = {c.number: c.passage for c in evidence}
@@ -372,7 +376,7 @@ class Answerer:
             sentences = [p.text[s:e] for p in cited for s, e in (sentence_spans(p.text) or [(0, len(p.text))])]
             if not sentences:
                 continue
-            best = float(np.max(self.embedder.embed_sentences(sentences) @ self.embedder.embed_query(claim.text)))
+            best = float(np.max(self.embed_sentences(sentences) @ self.embedder.embed_query(claim.text)))
             if best < self.support_threshold:
                 out.append(claim.text)
         return tuple(out)

@@ -37,6 +37,7 @@ from rag.errors import IngestError
 from rag.lexical import LexicalIndex
 from rag.loading import Loader, walk
 from rag.manifest import DocEntry
+from rag.sentence_vectors import SentenceVectors
 from rag.store import ChromaStore
 from rag.types import Chunk, Document, IndexStats, IngestProgress, IngestReport, doc_id_for
 
@@ -125,8 +126,12 @@ class Indexer:
     def __init__(
         self, loader: Loader, chunker: Chunker, embedder: Embedder, store: ChromaStore, lexical: LexicalIndex,
         batch_size: int = 16, *, manifest: Path | None = None, write_rows: int = _WRITE_ROWS,
-        load_files: int = _LOAD_FILES,
+        load_files: int = _LOAD_FILES, sentences: SentenceVectors | None = None, sentences_at_ingest: bool = True,
     ) -> None:
+        """``sentences``: the index's sentence vectors, cleared by a rebuild and, with ``sentences_at_ingest``,
+        filled with the sentences of every chunk written (and, once, of an index built before them)."""
+        self.sentences = sentences
+        self.fill_sentences = sentences if sentences_at_ingest else None
         self.loader = loader
         self.chunker = chunker
         self.embedder = embedder
@@ -196,6 +201,7 @@ class _Ingest:
         self.own_version: int | None = None  # the version our last bump set, while no one else wrote
         self.others_wrote = False  # another process wrote during this run: the manifest would be wrong
         self.changed = False  # a file was indexed or removed
+        self.backfill = False  # the index holds chunks from before sentence vectors were kept: embed theirs
 
     def run(self, path: Path, progress: bool) -> IngestReport:
         found = walk(path)  # before anything changes: a missing or unreadable root is an error
@@ -249,6 +255,10 @@ class _Ingest:
         """Reset when rebuilding and note the store version."""
         if self.rebuild:
             self.store.reset()
+            if self.ix.sentences is not None:
+                self.ix.sentences.clear()
+        fill = self.ix.fill_sentences
+        self.backfill = fill is not None and not self.rebuild and fill.count() == 0 and self.store.count() > 0
         self.start_version = self.store.version
         self.store.refresh(self.start_version, wait=True)  # write on top of what other processes wrote
 
@@ -282,6 +292,9 @@ class _Ingest:
     def _finish(self, from_manifest: bool) -> None:
         """Mark the store changed, record the manifest, bring BM25 in step and count what the index holds."""
         lexical = self.ix.lexical
+        if self.backfill and self.ix.fill_sentences is not None:
+            filled = self.ix.fill_sentences.fill(text for _, _, text in self.store.iter_rows(include_documents=True))
+            log.info("embedded the %d sentences of the chunks indexed before sentence vectors were kept", filled)
         if self.changed:
             self._bump()
             self._save_manifest()
@@ -334,7 +347,7 @@ class _Ingest:
 
     def _index(self, to_load: list[Path], progress: bool) -> None:
         ix = self.ix
-        writer = _BatchWriter(self.store, ix.embedder, ix.batch_size, ix.write_rows,
+        writer = _BatchWriter(self.store, ix.embedder, ix.batch_size, ix.write_rows, sentences=ix.fill_sentences,
                               before_write=self._before_write, settle=self._settle, written=self._written)
         bar = _progress_bar(len(to_load), progress)
         try:
@@ -416,9 +429,10 @@ class _BatchWriter:
     def __init__(
         self, store: ChromaStore, embedder: Embedder, batch_size: int, write_rows: int, *,
         before_write: Callable[[], None], settle: Callable[[_FileChange], None],
-        written: Callable[[int], None] = lambda embedded: None,
+        written: Callable[[int], None] = lambda embedded: None, sentences: SentenceVectors | None = None,
     ) -> None:
         self.written = written
+        self.sentences = sentences
         self.store = store
         self.embedder = embedder
         self.batch_size = batch_size
@@ -458,6 +472,8 @@ class _BatchWriter:
     def _embed(self, n: int) -> None:
         batch, self._queued = self._queued[:n], self._queued[n:]
         self._vectors.append(self.embedder.embed_passages([c.text for c in batch]))
+        if self.sentences is not None:  # before the chunks are written: a chunk in the index has its sentences
+            self.sentences.fill(c.text for c in batch)
         self._pending += batch
         self.embedded += len(batch)
         if len(self._pending) >= self.write_rows:

@@ -53,6 +53,12 @@ class LanguageDetector:
     def _detector(self) -> LanguageDetector_:
         return LanguageDetectorBuilder.from_iso_codes_639_1(*self._codes).build()
 
+    def warm_up(self) -> None:
+        """Load the models of the Latin, Greek and Cyrillic scripts' languages now (about 2-3 s), not during
+        the first question; other scripts' languages load when first met (0.6 s)."""
+        for sample in ("the", "και", "и"):
+            self._detector.detect_language_of(sample)
+
     def detect(self, text: str) -> str:
         """The most likely language, or ``fallback`` when the text gives no signal (digits, names)."""
         lang = self._detector.detect_language_of(text)

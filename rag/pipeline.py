@@ -15,7 +15,7 @@ from typing import Any
 from rag.answering import Answerer, AskOptions, Turn
 from rag.chunking import Chunker
 from rag.embedding import Embedder, build_embedder
-from rag.errors import EmptyIndexError, IngestError, QuestionTooLongError
+from rag.errors import EmptyIndexError, IngestError, QuestionTooLongError, RagError
 from rag.indexing import Indexer, ensure_lexical_fresh, index_stats, is_under
 from rag.language import LanguageDetector
 from rag.lexical import LexicalIndex
@@ -23,6 +23,7 @@ from rag.llm import Health, LLMBackend, build_llm
 from rag.loading import BoilerplateFilter, Loader, find_files
 from rag.manifest import DocEntry
 from rag.retrieval import HybridRetriever, RetrievalConfig
+from rag.sentence_vectors import SentenceVectors
 from rag.settings import Settings
 from rag.store import ChromaStore, connect, reopen_embedded
 from rag.streaming import AnswerStream
@@ -65,6 +66,7 @@ class RAG:
             check_embedder=check_embedder,
         )
         self.lexical = LexicalIndex(s.lexical_dir / s.collection)
+        self.sentences = SentenceVectors(self.embedder, s.sentences_dir / f"{s.collection}.sqlite")
         self.loader = Loader(self.detector, BoilerplateFilter(s.boilerplate_patterns), s.max_file_mb)
         self.chunker = Chunker(s.chunk_size, s.chunk_overlap, self.embedder.token_counter, s.boilerplate_patterns)
         self.retriever = HybridRetriever(
@@ -162,7 +164,8 @@ class RAG:
 
     def _indexer(self) -> Indexer:
         return Indexer(self.loader, self.chunker, self.embedder, self.store, self.lexical,
-                       self.settings.embed_batch_size, manifest=self._manifest_path)
+                       self.settings.embed_batch_size, manifest=self._manifest_path, sentences=self.sentences,
+                       sentences_at_ingest=self.settings.sentence_vectors)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -349,8 +352,16 @@ class RAG:
         return self._answerer(model).stream(question, opts, self.lexical.languages, history)
 
     def warm_up(self, model: str | None = None) -> bool:
-        """Load the model with the answer prompt's constant rules (call at start-up: the first answer is
-        then as fast as the next ones). Whether the model was reached; never raises."""
+        """Load what the first question would otherwise wait for (call at start-up, in the background: the
+        first answer is then as fast as the next ones): the language detector (2-3 s on a CPU), the embedder,
+        BM25 and the sentence vectors, then the model with the answer prompt's constant rules. Whether the
+        model was reached; never raises."""
+        try:
+            self.detector.warm_up()
+            self.embedder.embed_query("warm up")
+            self.retrieve("warm up")
+        except RagError as exc:  # an empty index, a missing embedder: the first question will say so
+            log.info("warming up stopped before the model: %s", exc)
         return self._answerer(model).warm_up()
 
     def chat(self, message: str, history: Sequence[Turn] = (), **options: Any) -> Answer:
@@ -369,7 +380,7 @@ class RAG:
                     support_threshold=s.support_threshold, translation_weight=s.translation_weight,
                     max_answer_tokens=s.max_answer_tokens, history_turns=s.history_turns,
                     evidence_tokens=s.evidence_tokens, no_answer_threshold=s.no_answer_threshold,
-                    prompt_refusal=s.prompt_refusal, names=self.named,
+                    prompt_refusal=s.prompt_refusal, names=self.named, sentences=self.sentences,
                 )
             return self._answerers[name]
 

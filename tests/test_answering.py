@@ -169,6 +169,16 @@ def test_warm_up_has_the_model_read_the_constant_rules_every_answer_starts_with(
     assert warm[0] == answer[0] == {"role": "system", "content": SYSTEM_PROMPT}
 
 
+def test_warm_up_loads_the_language_detector_and_the_model_even_before_anything_is_indexed(make_rag, tmp_path):
+    llm = FakeLLM(model=MODEL)
+    rag = make_rag(Settings(data_dir=tmp_path / "empty", llm_model=MODEL), llm=llm)
+    assert "_detector" not in vars(rag.detector)  # lingua loads on first use: 2-3 s of the first question
+
+    assert rag.warm_up()
+
+    assert "_detector" in vars(rag.detector) and len(llm.requests) == 1
+
+
 def test_warm_up_without_a_model_asks_nothing(make_qa):
     llm = FakeLLM(model=MODEL, up=False)
     assert not make_qa(llm).warm_up() and llm.requests == []

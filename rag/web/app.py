@@ -634,6 +634,8 @@ def main(settings: Settings | None = None) -> None:
     except RagError as exc:
         raise SystemExit(f"error: {exc}") from None
     _ingest_if_empty(rag)
+    # The language detector, the embedder and the model's constant rules load while the page comes up.
+    threading.Thread(target=rag.warm_up, name="warm-up", daemon=True).start()
     options = launch_options(settings)
     warn_if_exposed(options)
     build_app(rag).launch(**options)
