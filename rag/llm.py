@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import httpx
@@ -66,12 +66,27 @@ class LLMBackend(Protocol):
                  max_tokens: int | None = None) -> str: ...
 
 
+class Busy(Exception):
+    """A probe's connection was taken but not answered in time: a server busy generating (llama.cpp's
+    serves one request at a time) or hung. ``health`` is what to report if it was never seen answering."""
+
+    def __init__(self, health: Health) -> None:
+        super().__init__(health.message)
+        self.health = health
+
+
 class _CachedHealth:
-    """The last probe's result, reused for ``ttl`` seconds of ``clock`` (injectable: tests need no sleep)."""
+    """The last probe's result, reused for ``ttl`` seconds of ``clock`` (injectable: tests need no sleep).
+
+    A probe that finds the server busy (``Busy``) keeps the last good result: a question asked while another
+    answer is being generated waits its turn at the model instead of falling back to retrieval-only. A
+    server never seen answering is reported as not answering.
+    """
 
     def __init__(self, ttl: float = HEALTH_TTL, clock: Clock = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._value: Health | None = None
+        self._last_ok: Health | None = None
         self._at = 0.0
         self.ttl = ttl
         self.clock = clock
@@ -80,7 +95,16 @@ class _CachedHealth:
         with self._lock:
             now = self.clock()
             if refresh or self._value is None or now - self._at > self.ttl:
-                self._value, self._at = probe(), now
+                try:
+                    value = probe()
+                except Busy as busy:
+                    value = busy.health
+                    if self._last_ok is not None:
+                        log.info("%s; it answered before: taken as busy", busy)
+                        value = replace(self._last_ok, message=f"{self._last_ok.message} (busy)", checked_at=now)
+                if value.ok:
+                    self._last_ok = value
+                self._value, self._at = value, now
             return self._value
 
     def invalidate(self) -> None:
@@ -174,6 +198,9 @@ class OllamaBackend(_LlamaIndexBackend):
         base: dict[str, Any] = {"model": self.model, "backend": self.backend, "url": self.url}
         try:
             models = tuple(m.model for m in client.list().models if m.model)
+        except httpx.ReadTimeout as exc:
+            raise Busy(Health(False, False, message=f"Ollama at {self.url} did not answer within "
+                              f"{HEALTH_TIMEOUT:g} s", **base)) from exc
         except (ConnectionError, httpx.HTTPError) as exc:
             log.info("Ollama unreachable at %s: %s", self.url, exc)
             return Health(False, False, message=f"Ollama is not running at {self.url} (start it with `ollama serve`)",
@@ -252,6 +279,9 @@ class OpenAICompatibleBackend(_LlamaIndexBackend):
                           headers={"Authorization": f"Bearer {self.settings.openai_api_key.get_secret_value()}"})
             r.raise_for_status()
             models = tuple(m.get("id", "") for m in r.json().get("data", []))
+        except httpx.ReadTimeout as exc:
+            raise Busy(Health(False, False, message=f"the OpenAI-compatible server at {self.url} did not answer "
+                              f"within {HEALTH_TIMEOUT:g} s", **base)) from exc
         except (httpx.HTTPError, ValueError) as exc:
             return Health(False, False, message=f"the OpenAI-compatible server at {self.url} is not reachable ({exc})",
                           **base)

@@ -264,6 +264,7 @@ class FakeOpenAI:
     ) -> None:
         self.models = models
         self.default = default
+        self.models_delay = 0.0  # seconds before answering GET /v1/models (llama.cpp busy with an answer)
         self.requests: list[tuple[str, Any]] = []
         self._queue: deque[tuple[str, float]] = deque()
         self._lock = threading.Lock()
@@ -302,6 +303,7 @@ class FakeOpenAI:
                 with fake._lock:
                     fake.requests.append((self.path, None))
                 if self.path == "/v1/models":
+                    time.sleep(fake.models_delay)
                     self._json(
                         200,
                         {
@@ -424,6 +426,22 @@ def test_openai_complete_returns_the_whole_reply(openai_fake, tmp_path):
     openai_fake.script('{"el": "Πότε;"}')
     assert b.complete(USER) == '{"el": "Πότε;"}'
     assert not openai_fake.bodies("/v1/chat/completions")[-1].get("stream")
+
+
+def test_a_server_busy_generating_is_still_asked_when_it_answered_before(openai_fake, tmp_path):
+    backend = OpenAICompatibleBackend(openai_settings(openai_fake.url, tmp_path))
+    assert backend.health().ok
+    openai_fake.models_delay = HEALTH_TIMEOUT + 1  # llama.cpp answers nothing while it generates
+
+    busy = backend.health(refresh=True)
+
+    assert busy.ok and "busy" in busy.message  # the question waits its turn instead of going retrieval-only
+
+
+def test_a_server_that_never_answered_its_probe_is_not_taken_as_busy(openai_fake, tmp_path):
+    openai_fake.models_delay = HEALTH_TIMEOUT + 1
+    health = OpenAICompatibleBackend(openai_settings(openai_fake.url, tmp_path)).health()
+    assert not health.ok and "did not answer within" in health.message
 
 
 def test_openai_slow_server_raises_a_readable_timeout(openai_fake, tmp_path):
