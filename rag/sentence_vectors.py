@@ -12,7 +12,9 @@ ingest interrupted between its chunks and their sentences) is embedded when a qu
 then; a file that cannot be opened or written is logged and bypassed. Sentences of removed articles stay
 until ``rag ingest --rebuild`` clears the file (about 1.6 KB a sentence).
 
-One SQLite file per collection, in WAL mode: the ingest in one process writes while the page in another reads.
+One SQLite file per collection under the data folder, in WAL mode: the ingest in one process writes while the
+page in another reads. With a Chroma server shared by several machines each machine keeps its own file: one
+that did not ingest embeds each sentence once, when a question first needs it.
 """
 
 from __future__ import annotations
