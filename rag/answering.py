@@ -329,19 +329,24 @@ class Answerer:
         if is_refusal(raw):
             return replace(done, text=refusal_sentence(base.language), refused=True)
         wrong_language = False
+        repaired_from: str | None = None  # the language of a first reply that had to be asked again
         if not incomplete and self._wrong_language(raw, base.language):
+            # Asked once more, in a prompt no longer than the answer's and sharing its cached prefix.
+            repaired_from = self.detector.detect(strip_markers(raw))
             try:
-                repaired = self.llm.complete(repair_language_messages(messages, raw, base.language),
+                repaired = self.llm.complete(repair_language_messages(messages, base.language, repaired_from),
                                              temperature=opts.temperature).strip()
             except LLMError as exc:
                 log.warning("could not repair the answer's language: %s", exc)
                 repaired = ""
             if repaired and not self._wrong_language(repaired, base.language):
                 raw = repaired
+                if is_refusal(raw):
+                    return replace(done, text=refusal_sentence(base.language), refused=True,
+                                   language_repair=repaired_from)
             else:
                 wrong_language = True
-                notice = (f"the model answered in {language_name(self.detector.detect(strip_markers(raw)))}, "
-                          f"not {language_name(base.language)}")
+                notice = f"the model answered in {language_name(repaired_from)}, not {language_name(base.language)}"
         unknown = tuple(sorted({n for n in marker_numbers(raw) if not 1 <= n <= len(evidence)}))
         snippets = [_snippet(c) for c in evidence]
         text, citations = cite(raw, snippets, self.embedder.embed_query, self.embedder.embed_sentences,
@@ -350,6 +355,7 @@ class Answerer:
         by_number = {c.number: c.passage for c in evidence}
         citations = [replace(c, passage=by_number[c.number]) for c in citations]
         return replace(done, text=text, citations=tuple(citations), wrong_language=wrong_language,
+                       language_repair=repaired_from,
                        unknown_citations=unknown, unsupported_claims=self._unsupported(text, snippets, base.question),
                        notice=notice or done.notice)
 

@@ -208,18 +208,38 @@ def test_numbers_the_sentences_hold_written_another_way_or_taken_from_the_questi
     assert answer.unsupported_claims == ()
 
 
-def test_an_answer_in_the_wrong_language_is_rewritten_once(qa, llm):
+def test_an_answer_in_the_wrong_language_is_asked_again_once_and_the_repair_is_recorded(qa, llm):
     llm.say(ENGLISH_LONG, GREEK_WONSAN)
     answer = qa.ask(LAVROV["el"])
-    assert len(llm.requests) == 2 and "Write that answer in Greek" in llm.requests[1][-1]["content"]
+    assert len(llm.requests) == 2 and "Answer in Greek only, not in English" in llm.requests[1][-1]["content"]
     assert answer.text.startswith("Ο Λαβρόφ") and not answer.wrong_language
+    assert answer.language_repair == "en"  # the second model call the reader waited for, for `rag eval` to count
+
+
+def test_an_answer_in_the_right_language_records_no_repair(qa, llm):
+    answer = qa.ask(WHEN)
+    assert len(llm.requests) == 1 and answer.language_repair is None
+
+
+@pytest.mark.parametrize("language", ["el", "it", "tr"])
+def test_the_language_repair_prompt_holds_no_wrong_reply_and_stays_under_600_tokens(qa, llm, language):
+    wrong = ENGLISH_LONG + " " + " ".join(["He also spoke about Russia and North Korea at length [2]."] * 40)
+    llm.say(wrong, wrong)
+    qa.ask(LAVROV[language])
+    first, repair = llm.requests
+    assert wrong[:40] not in json.dumps(repair, ensure_ascii=False)
+    assert repair[0] == first[0] == {"role": "system", "content": SYSTEM_PROMPT}  # the cached prefix
+    question = first[1]["content"].index(f"Question: {LAVROV[language]}")
+    assert repair[1]["content"][:question] == first[1]["content"][:question]  # the same fence and evidence
+    size = sum(prompt_tokens(m["content"]) for m in first)
+    assert sum(prompt_tokens(m["content"]) for m in repair) <= size <= 600
 
 
 def test_an_answer_still_in_the_wrong_language_after_one_repair_is_flagged_with_a_note(qa, llm):
     llm.say(ENGLISH_LONG, ENGLISH_LONG)
     answer = qa.ask(LAVROV["el"])
     assert answer.wrong_language and "answered in English, not Greek" in answer.notice
-    assert len(llm.requests) == 2
+    assert len(llm.requests) == 2 and answer.language_repair == "en"
 
 
 # ---------------------------------------------------------------------------- when the articles do not say
