@@ -25,6 +25,7 @@ from rag.embedding import Embedder
 from rag.errors import LLMError
 from rag.evidence import NoAnswerGate, SentenceScores, prompt_tokens, score_sentences, select_evidence
 from rag.language import LanguageDetector, language_name
+from rag.lexical import asks_previous_of, continues_previous
 from rag.llm import LLMBackend
 from rag.prompts import (
     RETRIEVAL_ONLY_INTRO,
@@ -43,8 +44,6 @@ log = logging.getLogger(__name__)
 
 Turn = dict[str, str]  # {"role": "user"|"assistant", "content": ...}
 
-# A message this short cannot be searched alone ("And where?", "Και πού;"): it continues the last question.
-FOLLOW_UP_WORDS = 4
 # Passages whose sentences are scored for the evidence (the rest are still returned as passages).
 EVIDENCE_PASSAGES = 3
 # Below this many letters a language detector guesses; a short answer ("Wonsan [1].") is not checked.
@@ -175,15 +174,20 @@ class Answerer:
     def search(self, message: str, language: str, opts: AskOptions, history: Sequence[Turn] = ()) -> _Search:
         """Passages for a message of a conversation, without letting an earlier topic leak into a new one.
 
-        The message is searched alone. The earlier question joins it only when the message is too short
-        to stand alone ("And where?"), or when the message alone finds nothing close and, searched with
-        the earlier question, finds sentences close to the message itself (an ambiguous follow-up such as
-        "How long did his talks with her last?"). A new topic keeps its own passages.
+        The message is searched alone. The earlier question joins the search only when the message names
+        nothing of its own ("And where?", ``continues_previous``), or when the message alone finds nothing
+        close and, searched with the earlier question, finds sentences close to the message itself (an
+        ambiguous follow-up such as "How long did his talks with her last?"). A new topic, however short
+        ("Who is Shoigu?"), keeps its own passages and is answered without the earlier question. "And
+        Putin?" (``asks_previous_of``) is searched alone too, its evidence being about Putin, and the model is
+        given the earlier question it continues.
         """
         recent = list(history)[-2 * self.history_turns:] if self.history_turns else []
         previous = next((t["content"] for t in reversed(recent) if t.get("role") == "user"), "")
-        if previous and len(re.findall(r"\w+", message)) <= FOLLOW_UP_WORDS:
+        if previous and continues_previous(message):
             return self._search(f"{previous} {message}", language, opts, context=previous)
+        if previous and asks_previous_of(message):
+            return self._search(message, language, opts, context=previous)
         own = self._search(message, language, opts)
         if not previous or not own.unanswerable:
             return own

@@ -42,6 +42,8 @@ LAVROV = {
     "tr": "Lavrov Kim Jong Un ile ne zaman görüştü?",
 }
 AND_WHERE = {"en": "And where?", "el": "Και πού;", "it": "E dove?", "tr": "Peki nerede?"}
+WHO_IS_SHOIGU = {"en": "Who is Shoigu?", "el": "Ποιος είναι ο Σοϊγκού;", "it": "Chi è Shoigu?", "tr": "Şoygu kimdir?"}
+AND_PUTIN = {"en": "And Putin?", "el": "Και ο Πούτιν;", "it": "E Putin?", "tr": "Peki Putin?"}
 SHOIGU = {
     "en": "What did Shoigu discuss in Pyongyang?",
     "el": "Τι συζήτησε ο Σοϊγκού στην Πιονγκγιάνγκ;",
@@ -288,6 +290,37 @@ def test_a_new_topic_in_a_conversation_gets_its_own_passages(make_qa, language, 
     followed = qa.stream(SHOIGU[language], history=history(LAVROV[language]))
     assert [p.id for p in followed.evidence.passages] == [p.id for p in alone.passages]
     assert followed.answer.standalone_question == SHOIGU[language]
+
+
+@pytest.mark.parametrize("language", ["en", "el", "it", "tr"])
+@pytest.mark.parametrize("model_up", [True, False])
+def test_a_short_new_topic_gets_its_own_passages_and_is_answered_without_the_earlier_question(
+        make_qa, language, model_up):
+    llm = FakeLLM(model=MODEL, default=WONSAN, up=model_up)
+    qa = make_qa(llm)
+    alone = qa.stream(WHO_IS_SHOIGU[language]).evidence
+    llm.requests.clear()
+    followed = qa.stream(WHO_IS_SHOIGU[language], history=history(LAVROV[language]))
+    assert [p.id for p in followed.evidence.passages] == [p.id for p in alone.passages]
+    assert re.search("Shoigu|Σοϊγκού", followed.evidence.citations[0].sentence)
+    assert followed.answer.standalone_question == WHO_IS_SHOIGU[language]
+    if model_up:
+        assert "Earlier in this conversation" not in llm.requests[0][1]["content"]
+
+
+@pytest.mark.parametrize("language", ["en", "el", "it", "tr"])
+@pytest.mark.parametrize("model_up", [True, False])
+def test_and_putin_is_searched_for_putin_and_answered_with_the_earlier_question(make_qa, language, model_up):
+    llm = FakeLLM(model=MODEL, default=WONSAN, up=model_up)
+    qa = make_qa(llm)
+    alone = qa.stream(AND_PUTIN[language]).evidence
+    llm.requests.clear()
+    followed = qa.stream(AND_PUTIN[language], history=history(LAVROV[language]))
+    assert [p.id for p in followed.evidence.passages] == [p.id for p in alone.passages]
+    assert any(re.search("Putin|Πούτιν", c.sentence) for c in followed.evidence.citations)
+    assert followed.answer.standalone_question == AND_PUTIN[language]
+    if model_up:  # "When did Putin meet Kim?": the model is told what the message continues
+        assert f"Earlier in this conversation the user asked: {LAVROV[language]}" in llm.requests[0][1]["content"]
 
 
 # ---------------------------------------------------------------------------- passages are data
