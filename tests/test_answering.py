@@ -119,7 +119,7 @@ def test_the_prompt_stays_under_600_tokens(qa, llm, language):
 def test_the_system_prompt_is_the_same_for_every_question_and_the_question_comes_last(qa, llm):
     qa.ask(LAVROV["en"])
     qa.ask(SHOIGU["el"])
-    first, second = llm.requests[:2]  # (a third asks to rewrite the English reply in Greek)
+    first, second = llm.requests[:2]  # (a third asks again for the answer in Greek)
     assert first[0] == second[0] == {"role": "system", "content": SYSTEM_PROMPT}  # the cached prefix
     user = second[1]["content"]
     assert user.index("[1] (") < user.index(f"Question: {SHOIGU['el']}") < user.index("Answer in Greek")
