@@ -25,6 +25,7 @@ from rag.embedding import Embedder
 from rag.errors import LLMError
 from rag.evidence import NoAnswerGate, SentenceScores, prompt_tokens, score_sentences, select_evidence
 from rag.language import LanguageDetector, language_name
+from rag.lexical import asks_previous_of, continues_previous
 from rag.llm import LLMBackend
 from rag.prompts import (
     RETRIEVAL_ONLY_INTRO,
@@ -44,8 +45,6 @@ log = logging.getLogger(__name__)
 
 Turn = dict[str, str]  # {"role": "user"|"assistant", "content": ...}
 
-# A message this short cannot be searched alone ("And where?", "Και πού;"): it continues the last question.
-FOLLOW_UP_WORDS = 4
 # Passages whose sentences are scored for the evidence (the rest are still returned as passages).
 EVIDENCE_PASSAGES = 3
 # Below this many letters a language detector guesses; a short answer ("Wonsan [1].") is not checked.
@@ -179,15 +178,20 @@ class Answerer:
     def search(self, message: str, language: str, opts: AskOptions, history: Sequence[Turn] = ()) -> _Search:
         """Passages for a message of a conversation, without letting an earlier topic leak into a new one.
 
-        The message is searched alone. The earlier question joins it only when the message is too short
-        to stand alone ("And where?"), or when the message alone finds nothing close and, searched with
-        the earlier question, finds sentences close to the message itself (an ambiguous follow-up such as
-        "How long did his talks with her last?"). A new topic keeps its own passages.
+        The message is searched alone. The earlier question joins the search only when the message names
+        nothing of its own ("And where?", ``continues_previous``), or when the message alone finds nothing
+        close and, searched with the earlier question, finds sentences close to the message itself (an
+        ambiguous follow-up such as "How long did his talks with her last?"). A new topic, however short
+        ("Who is Shoigu?"), keeps its own passages and is answered without the earlier question. "And
+        Putin?" (``asks_previous_of``) is searched alone too, its evidence being about Putin, and the model is
+        given the earlier question it continues.
         """
         recent = list(history)[-2 * self.history_turns:] if self.history_turns else []
         previous = next((t["content"] for t in reversed(recent) if t.get("role") == "user"), "")
-        if previous and len(re.findall(r"\w+", message)) <= FOLLOW_UP_WORDS:
+        if previous and continues_previous(message):
             return self._search(f"{previous} {message}", language, opts, context=previous)
+        if previous and asks_previous_of(message):
+            return self._search(message, language, opts, context=previous)
         own = self._search(message, language, opts)
         if not previous or not own.unanswerable:
             return own
@@ -333,19 +337,24 @@ class Answerer:
         if is_refusal(raw):
             return replace(done, text=refusal_sentence(base.language), refused=True)
         wrong_language = False
+        repaired_from: str | None = None  # the language of a first reply that had to be asked again
         if not incomplete and self._wrong_language(raw, base.language):
+            # Asked once more, in a prompt no longer than the answer's and sharing its cached prefix.
+            repaired_from = self.detector.detect(strip_markers(raw))
             try:
-                repaired = self.llm.complete(repair_language_messages(messages, raw, base.language),
+                repaired = self.llm.complete(repair_language_messages(messages, base.language, repaired_from),
                                              temperature=opts.temperature).strip()
             except LLMError as exc:
                 log.warning("could not repair the answer's language: %s", exc)
                 repaired = ""
             if repaired and not self._wrong_language(repaired, base.language):
                 raw = repaired
+                if is_refusal(raw):
+                    return replace(done, text=refusal_sentence(base.language), refused=True,
+                                   language_repair=repaired_from)
             else:
                 wrong_language = True
-                notice = (f"the model answered in {language_name(self.detector.detect(strip_markers(raw)))}, "
-                          f"not {language_name(base.language)}")
+                notice = f"the model answered in {language_name(repaired_from)}, not {language_name(base.language)}"
         unknown = tuple(sorted({n for n in marker_numbers(raw) if not 1 <= n <= len(evidence)}))
         snippets = [_snippet(c) for c in evidence]
         text, citations = cite(raw, snippets, self.embedder.embed_query, self.embed_sentences,
@@ -354,6 +363,7 @@ class Answerer:
         by_number = {c.number: c.passage for c in evidence}
         citations = [replace(c, passage=by_number[c.number]) for c in citations]
         return replace(done, text=text, citations=tuple(citations), wrong_language=wrong_language,
+                       language_repair=repaired_from,
                        unknown_citations=unknown, unsupported_claims=self._unsupported(text, snippets, base.question),
                        notice=notice or done.notice)
 

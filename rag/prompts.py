@@ -114,11 +114,24 @@ def answer_messages(
 
 
 def repair_language_messages(
-    messages: Sequence[dict[str, str]], reply: str, language: str
+    messages: Sequence[dict[str, str]], language: str, wrong_language: str
 ) -> list[dict[str, str]]:
-    """One more turn asking for the answer in the right language (the prompt so far is cached)."""
-    return [*messages, {"role": "assistant", "content": reply},
-            {"role": "user", "content": f"Write that answer in {language_name(language)}, keeping the [n] markers."}]
+    """The answer prompt asked once more, its last line (the language and refusal instruction) replaced by
+    a firmer one naming the language the model wrongly used.
+
+    The wrong reply is not sent back: the repair prompt is the answer prompt up to and with its question
+    (the same system prompt, evidence and fence, so the model's prefix cache skips all of it) plus one short
+    line instead of the last: never longer than the answer prompt when it offered the refusal sentence (the
+    default), about ten tokens longer when it did not, whatever the model wrote.
+    """
+    *head, last = messages
+    lines = last["content"].split("\n")
+    # Article text is quoted on one line each, so the only line starting with "Question: " is the question.
+    question = max(i for i, line in enumerate(lines) if line.startswith("Question: "))
+    name = language_name(language)
+    instruction = (f"Answer in {name} only, not in {language_name(wrong_language)}: every word in {name} "
+                   "except names, citing [n]:")
+    return [*head, {"role": last["role"], "content": "\n".join([*lines[: question + 1], instruction])}]
 
 
 def translation_messages(question: str, languages: Sequence[str]) -> list[dict[str, str]]:

@@ -250,5 +250,8 @@ class Answer:
     unanswerable: bool = False  # retrieval found nothing close to the question (the no-answer gate)
     # Checks a small model needs (counted by `rag eval`):
     wrong_language: bool = False  # still not in the question's language after one repair
+    # The language of the model's first reply when it was not the question's, so the model was asked once
+    # more (a second model call the reader waited for); None when the first reply was in the right language.
+    language_repair: str | None = None
     unknown_citations: tuple[int, ...] = ()  # markers the model wrote that name no given sentence
     unsupported_claims: tuple[str, ...] = ()  # claims no given sentence supports

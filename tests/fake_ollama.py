@@ -406,16 +406,14 @@ def _words(text: str) -> set[str]:
 
 def grounded_reply(request: Mapping[str, Any]) -> str | list[str]:
     """A grounded small model: translations as JSON; an answer is the evidence sentence sharing most words
-    with the question (then the longest), with its marker; the language repair returns the reply unchanged
-    (a model that cannot translate)."""
+    with the question (then the longest), with its marker; asked again in another language (the language
+    repair), the same sentence (a model that cannot translate)."""
     prompt = FakeOllama.prompt_of(request)
     if "Translate this question" in prompt:
         codes = re.findall(r'"([a-z]{2})" \(', prompt)
         question = prompt.rsplit("Question:", 1)[1].strip()
         return [json.dumps({c: question for c in codes}, ensure_ascii=False)]  # one piece: not streamed
     user = FakeOllama.last_user_message(request)
-    if user.startswith("Write that answer in "):
-        return next(str(m["content"]) for m in reversed(request["messages"]) if m["role"] == "assistant")
     found = EVIDENCE_LINE.findall(user)
     if not found:
         return "I cannot find this in the articles."

@@ -42,6 +42,8 @@ LAVROV = {
     "tr": "Lavrov Kim Jong Un ile ne zaman görüştü?",
 }
 AND_WHERE = {"en": "And where?", "el": "Και πού;", "it": "E dove?", "tr": "Peki nerede?"}
+WHO_IS_SHOIGU = {"en": "Who is Shoigu?", "el": "Ποιος είναι ο Σοϊγκού;", "it": "Chi è Shoigu?", "tr": "Şoygu kimdir?"}
+AND_PUTIN = {"en": "And Putin?", "el": "Και ο Πούτιν;", "it": "E Putin?", "tr": "Peki Putin?"}
 SHOIGU = {
     "en": "What did Shoigu discuss in Pyongyang?",
     "el": "Τι συζήτησε ο Σοϊγκού στην Πιονγκγιάνγκ;",
@@ -117,7 +119,7 @@ def test_the_prompt_stays_under_600_tokens(qa, llm, language):
 def test_the_system_prompt_is_the_same_for_every_question_and_the_question_comes_last(qa, llm):
     qa.ask(LAVROV["en"])
     qa.ask(SHOIGU["el"])
-    first, second = llm.requests[:2]  # (a third asks to rewrite the English reply in Greek)
+    first, second = llm.requests[:2]  # (a third asks again for the answer in Greek)
     assert first[0] == second[0] == {"role": "system", "content": SYSTEM_PROMPT}  # the cached prefix
     user = second[1]["content"]
     assert user.index("[1] (") < user.index(f"Question: {SHOIGU['el']}") < user.index("Answer in Greek")
@@ -218,18 +220,38 @@ def test_numbers_the_sentences_hold_written_another_way_or_taken_from_the_questi
     assert answer.unsupported_claims == ()
 
 
-def test_an_answer_in_the_wrong_language_is_rewritten_once(qa, llm):
+def test_an_answer_in_the_wrong_language_is_asked_again_once_and_the_repair_is_recorded(qa, llm):
     llm.say(ENGLISH_LONG, GREEK_WONSAN)
     answer = qa.ask(LAVROV["el"])
-    assert len(llm.requests) == 2 and "Write that answer in Greek" in llm.requests[1][-1]["content"]
+    assert len(llm.requests) == 2 and "Answer in Greek only, not in English" in llm.requests[1][-1]["content"]
     assert answer.text.startswith("Ο Λαβρόφ") and not answer.wrong_language
+    assert answer.language_repair == "en"  # the second model call the reader waited for, for `rag eval` to count
+
+
+def test_an_answer_in_the_right_language_records_no_repair(qa, llm):
+    answer = qa.ask(WHEN)
+    assert len(llm.requests) == 1 and answer.language_repair is None
+
+
+@pytest.mark.parametrize("language", ["el", "it", "tr"])
+def test_the_language_repair_prompt_holds_no_wrong_reply_and_stays_under_600_tokens(qa, llm, language):
+    wrong = ENGLISH_LONG + " " + " ".join(["He also spoke about Russia and North Korea at length [2]."] * 40)
+    llm.say(wrong, wrong)
+    qa.ask(LAVROV[language])
+    first, repair = llm.requests
+    assert wrong[:40] not in json.dumps(repair, ensure_ascii=False)
+    assert repair[0] == first[0] == {"role": "system", "content": SYSTEM_PROMPT}  # the cached prefix
+    question = first[1]["content"].index(f"Question: {LAVROV[language]}")
+    assert repair[1]["content"][:question] == first[1]["content"][:question]  # the same fence and evidence
+    size = sum(prompt_tokens(m["content"]) for m in first)
+    assert sum(prompt_tokens(m["content"]) for m in repair) <= size <= 600
 
 
 def test_an_answer_still_in_the_wrong_language_after_one_repair_is_flagged_with_a_note(qa, llm):
     llm.say(ENGLISH_LONG, ENGLISH_LONG)
     answer = qa.ask(LAVROV["el"])
     assert answer.wrong_language and "answered in English, not Greek" in answer.notice
-    assert len(llm.requests) == 2
+    assert len(llm.requests) == 2 and answer.language_repair == "en"
 
 
 # ---------------------------------------------------------------------------- when the articles do not say
@@ -278,6 +300,37 @@ def test_a_new_topic_in_a_conversation_gets_its_own_passages(make_qa, language, 
     followed = qa.stream(SHOIGU[language], history=history(LAVROV[language]))
     assert [p.id for p in followed.evidence.passages] == [p.id for p in alone.passages]
     assert followed.answer.standalone_question == SHOIGU[language]
+
+
+@pytest.mark.parametrize("language", ["en", "el", "it", "tr"])
+@pytest.mark.parametrize("model_up", [True, False])
+def test_a_short_new_topic_gets_its_own_passages_and_is_answered_without_the_earlier_question(
+        make_qa, language, model_up):
+    llm = FakeLLM(model=MODEL, default=WONSAN, up=model_up)
+    qa = make_qa(llm)
+    alone = qa.stream(WHO_IS_SHOIGU[language]).evidence
+    llm.requests.clear()
+    followed = qa.stream(WHO_IS_SHOIGU[language], history=history(LAVROV[language]))
+    assert [p.id for p in followed.evidence.passages] == [p.id for p in alone.passages]
+    assert re.search("Shoigu|Σοϊγκού", followed.evidence.citations[0].sentence)
+    assert followed.answer.standalone_question == WHO_IS_SHOIGU[language]
+    if model_up:
+        assert "Earlier in this conversation" not in llm.requests[0][1]["content"]
+
+
+@pytest.mark.parametrize("language", ["en", "el", "it", "tr"])
+@pytest.mark.parametrize("model_up", [True, False])
+def test_and_putin_is_searched_for_putin_and_answered_with_the_earlier_question(make_qa, language, model_up):
+    llm = FakeLLM(model=MODEL, default=WONSAN, up=model_up)
+    qa = make_qa(llm)
+    alone = qa.stream(AND_PUTIN[language]).evidence
+    llm.requests.clear()
+    followed = qa.stream(AND_PUTIN[language], history=history(LAVROV[language]))
+    assert [p.id for p in followed.evidence.passages] == [p.id for p in alone.passages]
+    assert any(re.search("Putin|Πούτιν", c.sentence) for c in followed.evidence.citations)
+    assert followed.answer.standalone_question == AND_PUTIN[language]
+    if model_up:  # "When did Putin meet Kim?": the model is told what the message continues
+        assert f"Earlier in this conversation the user asked: {LAVROV[language]}" in llm.requests[0][1]["content"]
 
 
 # ---------------------------------------------------------------------------- passages are data

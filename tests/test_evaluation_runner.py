@@ -233,7 +233,7 @@ def test_the_answers_own_checks_are_counted_in_the_summary(news_rag: RAG, answer
         def ask(self, question: str, **kwargs: Any) -> Answer:
             answer = super().ask(question, **kwargs)
             if question == IRAN["question"]:  # answered although unanswerable, and badly
-                return replace(answer, wrong_language=True, unknown_citations=(7,),
+                return replace(answer, wrong_language=True, unknown_citations=(7,), language_repair="en",
                                unsupported_claims=("la Russia sostiene l'accordo",))
             if question == RI["question"]:  # a refusal: its flags are not counted
                 return replace(answer, wrong_language=True, unknown_citations=(3,))
@@ -243,8 +243,11 @@ def test_the_answers_own_checks_are_counted_in_the_summary(news_rag: RAG, answer
 
     s = report.answers.overall
     assert (s.wrong_language, s.with_unknown_citations, s.with_unsupported_claims) == (1, 1, 1)
+    assert s.language_repairs == 1  # the second model call its first, English reply cost
     assert {r.id: r.unknown_citations for r in report.answers.records} == {"w": [], "r": [3], "u": [], "i": [7]}
-    assert "1 answers in the wrong language" in render_markdown(report)
+    assert {r.id: r.language_repair for r in report.answers.records} == {"w": None, "r": None, "u": None, "i": "en"}
+    markdown = render_markdown(report)
+    assert "1 answers in the wrong language" in markdown and "1 first replies were in another language" in markdown
 
 
 def test_an_answer_in_another_language_fails_the_language_check(news_rag: RAG, tmp_path: Path) -> None:

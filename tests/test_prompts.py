@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from helpers import seed_text
 
 from rag.answering import parse_translations
+from rag.citations import sentence_spans
+from rag.evidence import prompt_tokens
 from rag.prompts import (
     REFUSALS,
     SYSTEM_PROMPT,
@@ -189,8 +192,53 @@ def test_every_request_gets_its_own_fence():
     assert len({new_fence() for _ in range(20)}) == 20
 
 
-def test_the_language_repair_keeps_the_conversation_and_asks_for_the_language():
+def test_the_language_repair_asks_again_on_the_answer_prompt_with_a_firmer_last_line():
     messages = answer_messages("Πού;", [GREEK], "el")
-    repaired = repair_language_messages(messages, "In Wonsan [1].", "el")
-    assert repaired[:2] == messages and repaired[2] == {"role": "assistant", "content": "In Wonsan [1]."}
-    assert "Greek" in repaired[3]["content"] and "[n]" in repaired[3]["content"]
+    repaired = repair_language_messages(messages, "el", "en")
+    assert len(repaired) == 2 and repaired[0] == messages[0]  # the constant system prompt: the cached prefix
+    asked, again = messages[1]["content"].split("\n"), repaired[1]["content"].split("\n")
+    assert again[:-1] == asked[:-1] and asked[-2] == "Question: Πού;"  # evidence, fence and question, unchanged
+    assert again[-1].startswith("Answer in Greek only, not in English") and "[n]" in again[-1]
+
+
+def test_the_language_repair_keeps_a_follow_ups_earlier_question():
+    messages = answer_messages("Και πού;", [GREEK], "el", context="Πότε συναντήθηκε ο Λαβρόφ με τον Κιμ;")
+    repaired = repair_language_messages(messages, "el", "it")
+    assert "Earlier in this conversation the user asked: Πότε συναντήθηκε" in repaired[1]["content"]
+    assert repaired[1]["content"].split("\n")[-2] == "Question: Και πού;"
+
+
+# The longest Greek question of the news sets (Greek costs the most bytes a character).
+LONG_GREEK = ("Πότε επιβεβαίωσαν επίσημα οι δύο χώρες για πρώτη φορά την ανάπτυξη βορειοκορεατικών "
+              "στρατευμάτων στη Ρωσία;")
+
+
+def full_greek_evidence(budget: int = 320) -> list[Citation]:
+    """Sentences of the Greek Shoigu article, as many as the evidence budget allows, counted as
+    ``select_evidence`` counts them (bytes / 4 and 12 for the "[n] (source, language)" header)."""
+    text = seed_text("003_f498415e3a7660f3.txt")
+    out: list[Citation] = []
+    used = 0
+    for start, end in sorted(sentence_spans(text), key=lambda span: span[1] - span[0]):
+        cost = prompt_tokens(text[start:end]) + 12
+        if used + cost <= budget:
+            out.append(evidence(len(out) + 1, text[start:end], source="003_f498415e3a7660f3.txt"))
+            used += cost
+    assert used > budget - 20  # the budget is (nearly) full
+    return out
+
+
+@pytest.mark.parametrize("wrong", ["en", "it", "tr", "de"])
+def test_the_language_repair_prompt_is_no_longer_than_the_answer_prompt_and_under_600_tokens(wrong):
+    messages = answer_messages(LONG_GREEK, full_greek_evidence(), "el")
+    repaired = repair_language_messages(messages, "el", wrong)
+    size = sum(prompt_tokens(m["content"]) for m in messages)
+    assert sum(prompt_tokens(m["content"]) for m in repaired) <= size <= 600
+
+
+def test_without_the_prompt_refusal_the_repair_adds_one_short_line_at_most():
+    messages = answer_messages(LONG_GREEK, full_greek_evidence(), "el", refusal=False)
+    repaired = repair_language_messages(messages, "el", "en")
+    assert repaired[0] == messages[0]
+    extra = sum(prompt_tokens(m["content"]) for m in repaired) - sum(prompt_tokens(m["content"]) for m in messages)
+    assert 0 < extra <= 16

@@ -42,6 +42,7 @@ class AnswerRecord:
     notice: str | None = None
     # The answer's own checks (rag.types.Answer): what a small model gets wrong.
     wrong_language: bool = False  # still not in the question's language after the product's repair
+    language_repair: str | None = None  # the language of a first reply the product asked again (a 2nd call)
     unknown_citations: list[int] = field(default_factory=list)  # markers naming no given sentence
     unsupported_claims: list[str] = field(default_factory=list)  # claims no given sentence supports
 
@@ -71,6 +72,7 @@ class AnswerSummary:
     total_ms_p95: float
     # Answers the product itself flagged (counts, over answers that are not refusals):
     wrong_language: int = 0
+    language_repairs: int = 0  # answers whose first reply was in another language (asked again, repaired or not)
     with_unknown_citations: int = 0
     with_unsupported_claims: int = 0
 
@@ -96,6 +98,7 @@ class AnswerSummary:
             first_token_ms_p50=m.percentile(first, 50), first_token_ms_p95=m.percentile(first, 95),
             total_ms_p50=m.percentile(total, 50), total_ms_p95=m.percentile(total, 95),
             wrong_language=sum(r.wrong_language for r in records if not r.refused),
+            language_repairs=sum(r.language_repair is not None for r in records),
             with_unknown_citations=sum(bool(r.unknown_citations) for r in records if not r.refused),
             with_unsupported_claims=sum(bool(r.unsupported_claims) for r in records if not r.refused),
         )
@@ -159,6 +162,7 @@ def score_answer(q: Question, answer: Answer, detect: Callable[[str], str]) -> A
         verdict=None, judge_raw=None, mode=answer.mode, model=answer.model,
         retrieve_ms=answer.retrieve_ms, translate_ms=answer.translate_ms,
         first_token_ms=answer.first_token_ms, total_ms=answer.total_ms, notice=answer.notice,
-        wrong_language=answer.wrong_language, unknown_citations=list(answer.unknown_citations),
+        wrong_language=answer.wrong_language, language_repair=answer.language_repair,
+        unknown_citations=list(answer.unknown_citations),
         unsupported_claims=list(answer.unsupported_claims),
     )

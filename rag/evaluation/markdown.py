@@ -156,7 +156,9 @@ def render_markdown(report: EvalReport) -> str:
                "Citation recall: share of the relevant passages given to the model that it cited.",
                "", f"The product's own checks flagged, refusals aside: {answers.wrong_language} answers in the wrong "
                f"language, {answers.with_unknown_citations} citing a sentence they were not given, "
-               f"{answers.with_unsupported_claims} with a claim no given sentence supports."]
+               f"{answers.with_unsupported_claims} with a claim no given sentence supports. "
+               f"{answers.language_repairs} first replies were in another language and asked again "
+               "(a second model call)."]
 
     md += ["", "## Latency", "", "| stage | p50 | p95 |", "|---|--:|--:|",
            f"| retrieval | {_fmt(r.overall.retrieve_ms_p50, True)} | "
