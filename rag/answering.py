@@ -25,8 +25,8 @@ from rag.embedding import Embedder
 from rag.errors import LLMError
 from rag.evidence import NoAnswerGate, SentenceScores, prompt_tokens, score_sentences, select_evidence
 from rag.language import LanguageDetector, language_name
-from rag.lexical import asks_previous_of, continues_previous
 from rag.llm import LLMBackend
+from rag.messages import asks_previous_of, continues_previous
 from rag.prompts import (
     RETRIEVAL_ONLY_INTRO,
     SYSTEM_PROMPT,

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rag"
 LAYERS: list[set[str]] = [
     {"rag.types", "rag.errors", "rag.settings", "rag.cache"},
     {"rag.formats", "rag.language", "rag.loading", "rag.chunking", "rag.embedding", "rag.store", "rag.lexical",
-     "rag.manifest", "rag.fusion"},
+     "rag.manifest", "rag.fusion", "rag.messages"},
     {"rag.retrieval", "rag.llm", "rag.prompts", "rag.citations", "rag.evidence", "rag.streaming",
      "rag.sentence_vectors"},
     {"rag.answering", "rag.indexing"},

@@ -9,7 +9,8 @@ import bm25s
 import pytest
 
 from rag.language import language_name, snowball_algorithm
-from rag.lexical import LexicalIndex, asks_previous_of, content_words, continues_previous
+from rag.lexical import LexicalIndex
+from rag.messages import asks_previous_of, content_words, continues_previous
 
 ENGLISH = [("en#0", "The foreign ministers met in Wonsan on Tuesday."), ("en#1", "Energy supplies were discussed.")]
 ITALIAN = [("it#0", "Lavrov ha incontrato Kim Jong Un a Wonsan."), ("it#1", "Si è parlato di energia.")]
