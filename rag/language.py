@@ -54,9 +54,11 @@ class LanguageDetector:
         return LanguageDetectorBuilder.from_iso_codes_639_1(*self._codes).build()
 
     def warm_up(self) -> None:
-        """Load the models of the Latin, Greek and Cyrillic scripts' languages now (about 2-3 s), not during
-        the first question; other scripts' languages load when first met (0.6 s)."""
-        for sample in ("the", "και", "и"):
+        """Load the models of the Latin, Greek and Cyrillic scripts' languages now (about 3 s), not during
+        the first question; other scripts' languages load when first met (0.6 s). lingua loads longer n-gram
+        models only for texts long enough to use them, so the samples are sentences."""
+        for sample in ("Where did the meeting happen yesterday?", "Πού έγινε η συνάντηση χθες;",
+                       "Где состоялась встреча вчера?"):
             self._detector.detect_language_of(sample)
 
     def detect(self, text: str) -> str:
