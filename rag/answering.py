@@ -114,6 +114,7 @@ class Answerer:
         max_answer_tokens: int = 512,
         history_turns: int = 6,
         evidence_tokens: int = 320,
+        prompt_tokens: int = 600,
         no_answer_threshold: float = 0.0,
         prompt_refusal: bool = True,
         names: Callable[[Sequence[Passage]], list[Passage]] | None = None,
@@ -131,6 +132,7 @@ class Answerer:
         self.max_answer_tokens = max_answer_tokens
         self.history_turns = history_turns
         self.evidence_tokens = evidence_tokens
+        self.prompt_tokens = prompt_tokens
         self.gate = NoAnswerGate(no_answer_threshold)
         self.prompt_refusal = prompt_refusal
         self.names = names or list
@@ -234,7 +236,8 @@ class Answerer:
         retrieve_ms = _ms(started)
         found = replace(found, passages=self.names(found.passages))
         evidence = [] if found.unanswerable else select_evidence(
-            found.passages[:EVIDENCE_PASSAGES], found.scores, self._evidence_budget(health.ok),
+            found.passages[:EVIDENCE_PASSAGES], found.scores, self._evidence_budget(health.ok, question, language,
+                                                                                   found.context),
             support_threshold=self.support_threshold)
         evidence_ms = _ms(started)  # measured before the consumer gets it (and maybe prints it)
         yield Evidence(passages=() if found.unanswerable else tuple(found.passages), citations=tuple(evidence),
@@ -266,12 +269,15 @@ class Answerer:
             return
         yield from self._generate(base, evidence, found, opts, started, cancelled)
 
-    def _evidence_budget(self, with_model: bool) -> int:
+    def _evidence_budget(self, with_model: bool, question: str, language: str, context: str) -> int:
+        """What the evidence may cost: ``evidence_tokens``, less what a long question or earlier question takes
+        beyond the prompt cap, and within the model's context window with room for the answer."""
         if not with_model:
             return self.evidence_tokens
-        # The prompt must leave room for the answer inside the model's context window.
-        room = self.llm.context_window() - self.max_answer_tokens - 400
-        return max(64, min(self.evidence_tokens, room))
+        rest = sum(prompt_tokens(m["content"]) for m in answer_messages(question, [], language, context=context,
+                                                                          refusal=self.prompt_refusal))
+        room = self.llm.context_window() - self.max_answer_tokens - rest
+        return max(64, min(self.evidence_tokens, self.prompt_tokens - rest, room))
 
     def _add_translated(self, base: Answer, evidence: list[Citation], found: _Search, opts: AskOptions,
                         languages: Sequence[str]) -> tuple[Answer, list[Citation]]:

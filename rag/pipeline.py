@@ -379,7 +379,8 @@ class RAG:
                     self.retriever, self.embedder, self.detector, self._llms[name],
                     support_threshold=s.support_threshold, translation_weight=s.translation_weight,
                     max_answer_tokens=s.max_answer_tokens, history_turns=s.history_turns,
-                    evidence_tokens=s.evidence_tokens, no_answer_threshold=s.no_answer_threshold,
+                    evidence_tokens=s.evidence_tokens, prompt_tokens=s.prompt_tokens,
+                    no_answer_threshold=s.no_answer_threshold,
                     prompt_refusal=s.prompt_refusal, names=self.named, sentences=self.sentences,
                 )
             return self._answerers[name]

@@ -139,6 +139,11 @@ class Settings(BaseSettings):
         description="Prompt budget for the evidence sentences, in UTF-8 bytes / 4 (the prompt's reading time "
         "dominates a CPU model's answer).",
     )
+    prompt_tokens: int = Field(
+        600, ge=128, le=131072,
+        description="Cap on the answer prompt, in UTF-8 bytes / 4: the evidence gets what the rules, the question "
+        "and an earlier question leave of it, at most evidence_tokens (and at least 64).",
+    )
     no_answer_threshold: float = Field(
         0.78, ge=0, le=1,
         description="Best question-sentence similarity below which the articles are taken not to answer "

@@ -116,6 +116,16 @@ def test_the_prompt_stays_under_600_tokens(qa, llm, language):
     assert sum(prompt_tokens(m["content"]) for m in llm.requests[0]) <= 600
 
 
+def test_a_long_follow_up_leaves_the_evidence_what_the_600_token_prompt_cap_allows(qa, llm):
+    earlier = " ".join([LAVROV["el"]] * 6)  # about 130 tokens of Greek, given to the model as context
+    question = "Και πού; " + " ".join(["Και πού ακριβώς και πότε;"] * 8)  # names nothing: continues it
+    qa.ask(question, history=[{"role": "user", "content": earlier}, {"role": "assistant", "content": WONSAN}])
+
+    prompt = llm.requests[0]
+    assert earlier in prompt[1]["content"] and sum(prompt_tokens(m["content"]) for m in prompt) <= 600
+    assert "[1]" in prompt[1]["content"]  # still given evidence
+
+
 def test_the_system_prompt_is_the_same_for_every_question_and_the_question_comes_last(qa, llm):
     qa.ask(LAVROV["en"])
     qa.ask(SHOIGU["el"])
