@@ -177,6 +177,19 @@ class Answerer:
                                  self.embed_sentences)
         return _Search(query, context, passages, scores, not passages or self.gate.unanswerable(scores))
 
+    def question_language(self, message: str, languages: Sequence[str], history: Sequence[Turn] = ()) -> str:
+        """The language to search and answer a message in. A short message is a near tie for the detector
+        ("Who is Shoigu?" reads as German): it keeps the conversation's language (the earlier question's)
+        when that is nearly as likely, or takes English or an article language (``languages``) over an
+        unlikely stranger (``LanguageDetector.detect``)."""
+        previous = self._previous_question(history)
+        conversation = self.detector.detect(previous, prefer=languages) if previous else None
+        return self.detector.detect(message, conversation=conversation, prefer=languages)
+
+    def _previous_question(self, history: Sequence[Turn]) -> str:
+        recent = list(history)[-2 * self.history_turns:] if self.history_turns else []
+        return next((t["content"] for t in reversed(recent) if t.get("role") == "user"), "")
+
     def search(self, message: str, language: str, opts: AskOptions, history: Sequence[Turn] = ()) -> _Search:
         """Passages for a message of a conversation, without letting an earlier topic leak into a new one.
 
@@ -188,8 +201,7 @@ class Answerer:
         Putin?" (``asks_previous_of``) is searched alone too, its evidence being about Putin, and the model is
         given the earlier question it continues.
         """
-        recent = list(history)[-2 * self.history_turns:] if self.history_turns else []
-        previous = next((t["content"] for t in reversed(recent) if t.get("role") == "user"), "")
+        previous = self._previous_question(history)
         if previous and continues_previous(message):
             return self._search(f"{previous} {message}", language, opts, context=previous)
         if previous and asks_previous_of(message):
@@ -230,7 +242,7 @@ class Answerer:
     def _events(self, question: str, opts: AskOptions, languages: Sequence[str], history: Sequence[Turn],
                 cancelled: threading.Event) -> Iterator[Evidence | str | Answer]:
         started = time.perf_counter()
-        language = self.detector.detect(question)  # once per question: retrieval and the answer use it
+        language = self.question_language(question, languages, history)  # once: retrieval and answer use it
         health = self.llm.health()
         found = self.search(question, language, opts, history)
         retrieve_ms = _ms(started)

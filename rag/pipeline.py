@@ -211,7 +211,7 @@ class RAG:
         self._ensure_ready()
         opts = self._options(top_k, language, sources, translate)
         answerer = self._answerer(None)
-        qlang = self.detector.detect(question)
+        qlang = answerer.question_language(question, self.lexical.languages, history)
         if history:
             question = answerer.search(question, qlang, opts, history).query
         translations = None

@@ -24,6 +24,7 @@ from helpers import SEEDS, free_port, seed_text
 from rag import cli
 from rag.errors import QuestionTooLongError
 from rag.evidence import prompt_tokens
+from rag.language import language_name
 from rag.pipeline import RAG
 from rag.prompts import REFUSALS, SYSTEM_PROMPT
 from rag.settings import Settings
@@ -124,6 +125,18 @@ def test_a_long_follow_up_leaves_the_evidence_what_the_600_token_prompt_cap_allo
     prompt = llm.requests[0]
     assert earlier in prompt[1]["content"] and sum(prompt_tokens(m["content"]) for m in prompt) <= 600
     assert "[1]" in prompt[1]["content"]  # still given evidence
+
+
+@pytest.mark.parametrize(("message", "earlier", "language"), [
+    ("Who is Shoigu?", None, "en"),  # read as German by the detector alone
+    ("Chi è Shoigu?", None, "it"),  # read as French
+    ("E Putin?", LAVROV["it"], "it"),  # read as Romanian
+    ("Who is Shoigu?", LAVROV["tr"], "en"),  # a switch to English is kept
+])
+def test_a_short_message_is_answered_in_the_language_it_was_asked_in(qa, llm, message, earlier, language):
+    answer = qa.ask(message, history=history(earlier) if earlier else ())
+    assert answer.language == language
+    assert f"Answer in {language_name(language)}" in llm.requests[0][1]["content"]
 
 
 def test_the_system_prompt_is_the_same_for_every_question_and_the_question_comes_last(qa, llm):
@@ -333,10 +346,9 @@ def test_a_short_new_topic_gets_its_own_passages_and_is_answered_without_the_ear
 def test_and_putin_is_searched_for_putin_and_answered_with_the_earlier_question(make_qa, language, model_up):
     llm = FakeLLM(model=MODEL, default=WONSAN, up=model_up)
     qa = make_qa(llm)
-    alone = qa.stream(AND_PUTIN[language]).evidence
-    llm.requests.clear()
     followed = qa.stream(AND_PUTIN[language], history=history(LAVROV[language]))
-    assert [p.id for p in followed.evidence.passages] == [p.id for p in alone.passages]
+    # Searched alone (in the conversation's language: "E Putin?" alone reads as English), so about Putin.
+    assert followed.evidence.question_language == language
     assert any(re.search("Putin|Πούτιν", c.sentence) for c in followed.evidence.citations)
     assert followed.answer.standalone_question == AND_PUTIN[language]
     if model_up:  # "When did Putin meet Kim?": the model is told what the message continues
