@@ -219,6 +219,50 @@ def test_two_ingests_of_different_languages_at_once_leave_bm25_holding_every_chu
     assert {lang: saved.ids(lang) for lang in saved.languages} == by_language
 
 
+# Opens the Chroma folder named on each line of its input with a fresh client, as `rag ingest` and the page do
+# when they start, and says which collection it found (or the error).
+OPEN_EACH_FOLDER_GIVEN = r"""
+import sys
+from pathlib import Path
+
+import chromadb  # imported before "ready": every opener then starts on its folder at the same instant
+
+from rag.store import ChromaStore, connect
+
+print("ready", flush=True)
+for line in sys.stdin:
+    try:
+        print("opened", ChromaStore(connect(Path(line.strip())), "news", "e5", 4).collection.id, flush=True)
+    except Exception as exc:
+        print(f"{type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
+"""
+
+
+def test_processes_opening_a_new_data_folder_at_the_same_instant_all_open_one_collection(tmp_path: Path) -> None:
+    # was: one of two `rag ingest` started together on a new data folder failed: "cannot open the embedded Chroma
+    # index (InternalError: ... table collections already exists)" or "database is locked" (Chroma creates its
+    # tables on first open with no lock between processes). The race is in Chroma's native code, so no hook
+    # widens it: four processes open 30 new folders, each folder at the same instant (1 round in 4 to 5 failed).
+    openers = [subprocess.Popen([sys.executable, "-c", OPEN_EACH_FOLDER_GIVEN], env=writer_env(), cwd=tmp_path,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    try:
+        assert [p.stdout.readline().strip() for p in openers] == ["ready"] * 4
+        answers = []
+        for n in range(30):
+            for p in openers:
+                p.stdin.write(f"{tmp_path / f'data{n}' / 'chroma'}\n")
+                p.stdin.flush()
+            answers.append([p.stdout.readline().split() for p in openers])
+    finally:
+        for p in openers:
+            p.stdin.close()
+            p.wait(60)
+
+    failed = [" ".join(a) for round_ in answers for a in round_ if a[:1] != ["opened"]]
+    assert failed == []
+    assert all(len({a[1] for a in round_}) == 1 for round_ in answers)  # one collection per folder, not one each
+
+
 def test_bm25_that_misses_ids_at_the_current_version_is_repaired_by_the_next_check(
     settings: Settings, make_rag, docs: Path
 ) -> None:
