@@ -25,11 +25,14 @@ from rag.manifest import DocEntry
 from rag.retrieval import HybridRetriever, RetrievalConfig
 from rag.sentence_vectors import SentenceVectors
 from rag.settings import Settings
-from rag.store import ChromaStore, connect, reopen_embedded
+from rag.store import ChromaStore, connect, file_lock, reopen_embedded
 from rag.streaming import AnswerStream
 from rag.types import Answer, DocumentInfo, IndexStats, IngestProgress, IngestReport, Passage, doc_id_for, shown_names
 
 log = logging.getLogger(__name__)
+
+_INGEST_WAITS = "another ingest is writing to this index: waiting for it to finish"
+
 
 class RAG:
     """Ingest articles, retrieve passages across languages, and answer questions.
@@ -171,7 +174,7 @@ class RAG:
     def _writing(self) -> Iterator[None]:
         """One writer at a time: in this process, and across processes sharing the data folder."""
         lock_file = self.settings.data_dir / f"{self.settings.collection}.ingest.lock"
-        with self._ingest_lock, _file_lock(lock_file), self.store.writing():
+        with self._ingest_lock, file_lock(lock_file, _INGEST_WAITS), self.store.writing():
             try:
                 yield
             finally:
@@ -420,20 +423,3 @@ class RAG:
         """A RAG over other settings (another data folder) that shares this one's loaded embedder."""
         return RAG(settings, embedder=self.embedder)
 
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` across processes (released when the process dies, too)."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.warning("another ingest is writing to this index: waiting for it to finish")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -49,12 +49,42 @@ def connect(chroma_dir: Path, host: str | None = None, port: int = 8000) -> Any:
         return client
     chroma_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return chromadb.PersistentClient(path=str(chroma_dir), settings=chroma_settings)
+        # Chroma creates its tables when it first opens a folder, with no lock between processes: two processes
+        # opening a new folder at once (two `rag ingest`, or the page and an ingest) failed one of them ("table
+        # collections already exists", "database is locked"). Openings take turns (milliseconds on a folder
+        # that exists; the lock file is beside the folder, see ``opening_lock``).
+        with file_lock(opening_lock(chroma_dir)):
+            return chromadb.PersistentClient(path=str(chroma_dir), settings=chroma_settings)
     except Exception as exc:
         raise StoreError(
             f"cannot open the embedded Chroma index in {chroma_dir} ({type(exc).__name__}: {exc}); check that "
             f"the folder is readable and writable, or move it away and run `rag ingest`"
         ) from exc
+
+
+def opening_lock(chroma_dir: Path) -> Path:
+    """The file that processes opening the embedded Chroma folder ``chroma_dir`` lock in turn (``connect``)."""
+    return chroma_dir.with_name(f"{chroma_dir.name}.open.lock")
+
+
+@contextmanager
+def file_lock(path: Path, waiting: str | None = None) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes (released when the process dies, too); ``waiting`` is
+    logged when another process holds it."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting:
+                log.warning("%s", waiting)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def reopen_embedded(chroma_dir: Path) -> Any:
