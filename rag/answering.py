@@ -26,7 +26,7 @@ from rag.errors import LLMError
 from rag.evidence import NoAnswerGate, SentenceScores, prompt_tokens, score_sentences, select_evidence
 from rag.language import LanguageDetector, language_name
 from rag.llm import LLMBackend
-from rag.messages import asks_previous_of, continues_previous
+from rag.messages import asks_previous_of, names_nothing, points_back
 from rag.prompts import (
     RETRIEVAL_ONLY_INTRO,
     SYSTEM_PROMPT,
@@ -69,6 +69,7 @@ class _Search:
 
     query: str
     context: str  # the earlier question given to the model with a follow-up, or ""
+    also: tuple[str, ...]  # texts searched with the query, their rankings fused with its own
     passages: list[Passage]
     scores: SentenceScores
     unanswerable: bool
@@ -141,11 +142,13 @@ class Answerer:
     # -- retrieval: the one path `RAG.retrieve`, `rag search`, the evaluation and answers share --------
 
     def retrieve(self, question: str, opts: AskOptions, question_language: str,
-                 translations: dict[str, str] | None = None) -> list[Passage]:
-        """The fused top passages for the question (and its translations, each weighted)."""
+                 translations: dict[str, str] | None = None, also: Sequence[str] = ()) -> list[Passage]:
+        """The fused top passages for the question, the texts ``also`` searched with it (in its language, of
+        equal weight), and its translations (each weighted)."""
         rank = self.retriever.rank
-        rankings = [rank(question, language=opts.language, sources=opts.sources, query_language=question_language)]
-        weights = [1.0]
+        rankings = [rank(text, language=opts.language, sources=opts.sources, query_language=question_language)
+                    for text in (question, *also)]
+        weights = [1.0] * len(rankings)
         for lang, text in (translations or {}).items():
             rankings.append(rank(text, language=opts.language, sources=opts.sources, query_language=lang))
             weights.append(self.translation_weight)
@@ -169,13 +172,14 @@ class Answerer:
         self._translations.put(key, result)
         return result
 
-    def _search(self, query: str, language: str, opts: AskOptions, context: str = "") -> _Search:
-        passages = self.retrieve(query, opts, language)
+    def _search(self, query: str, language: str, opts: AskOptions, context: str = "",
+                also: Sequence[str] = ()) -> _Search:
+        passages = self.retrieve(query, opts, language, also=also)
         # Embedding sentences is the evidence's cost on a CPU (~0.1 s a sentence under load): the top
         # passages hold the answer sentences (docs/evaluation.md), the rest stay passages, not evidence.
         scores = score_sentences(query, language, passages[:EVIDENCE_PASSAGES], self.embedder.embed_query,
                                  self.embed_sentences)
-        return _Search(query, context, passages, scores, not passages or self.gate.unanswerable(scores))
+        return _Search(query, context, tuple(also), passages, scores, not passages or self.gate.unanswerable(scores))
 
     def question_language(self, message: str, languages: Sequence[str], history: Sequence[Turn] = ()) -> str:
         """The language to search and answer a message in. A short message is a near tie for the detector
@@ -193,17 +197,21 @@ class Answerer:
     def search(self, message: str, language: str, opts: AskOptions, history: Sequence[Turn] = ()) -> _Search:
         """Passages for a message of a conversation, without letting an earlier topic leak into a new one.
 
-        The message is searched alone. The earlier question joins the search only when the message names
-        nothing of its own ("And where?", ``continues_previous``), or when the message alone finds nothing
-        close and, searched with the earlier question, finds sentences close to the message itself (an
-        ambiguous follow-up such as "How long did his talks with her last?"). A new topic, however short
-        ("Who is Shoigu?"), keeps its own passages and is answered without the earlier question. "And
-        Putin?" (``asks_previous_of``) is searched alone too, its evidence being about Putin, and the model is
-        given the earlier question it continues.
+        The message is searched alone. The earlier question joins the search when the message names nothing
+        of its own ("And where?", ``names_nothing``); when it points back at what the earlier question named
+        ("Where did they meet?", ``points_back``), the joined text and the message alone are searched and
+        their rankings fused, so that its own words ("how long", "talks") keep their weight. The earlier
+        question joins too when the message alone finds nothing close and, searched with the earlier
+        question, finds sentences close to the message itself. A new topic, however short ("Who is
+        Shoigu?"), keeps its own passages and is answered without the earlier question. "And Putin?"
+        (``asks_previous_of``) is searched alone too, its evidence being about Putin, and the model is given
+        the earlier question it continues.
         """
         previous = self._previous_question(history)
-        if previous and continues_previous(message):
+        if previous and names_nothing(message):
             return self._search(f"{previous} {message}", language, opts, context=previous)
+        if previous and points_back(message):
+            return self._search(f"{previous} {message}", language, opts, context=previous, also=(message,))
         if previous and asks_previous_of(message):
             return self._search(message, language, opts, context=previous)
         own = self._search(message, language, opts)
@@ -298,7 +306,7 @@ class Answerer:
         translations = self.translate(found.query, base.language, languages)
         if not translations:
             return replace(base, translate_ms=_ms(t0)), evidence
-        fused = self.retrieve(found.query, opts, base.language, translations)
+        fused = self.retrieve(found.query, opts, base.language, translations, also=found.also)
         seen = {p.id for p in found.passages}
         extra = self.names([p for p in fused if p.id not in seen])
         used = sum(prompt_tokens(c.sentence) + 12 for c in evidence)

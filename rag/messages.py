@@ -87,7 +87,21 @@ def _folded(lists: dict[str, str]) -> frozenset[str]:
     return frozenset(fold_word(w) for words in lists.values() for w in words.split())
 
 
+# Pronouns and adverbs that point back at what the previous question named ("Where did they meet?", "Did he
+# sign it?"). Words that are also articles, conjunctions or other common words in another of these
+# languages once folded are left out: "le", "της", Italian "il", "là" = "la", "él" = "el", Turkish "o" and
+# Italian "o", English "her" and Turkish "her" ("every").
+_BACK_REFERENCES = {
+    "en": "he she they him them his hers their theirs it its there this that these those",
+    "el": "αυτός αυτή αυτό αυτοί αυτές αυτά αυτόν αυτήν αυτού αυτής αυτών εκεί εκείνος εκείνη εκείνο εκείνοι",
+    "it": "lui lei loro esso essa essi esse suo sua suoi sue quello quella quelli quelle questo questa",
+    "tr": "onu onun ona onunla onlar onları onların onlara onlarla orada orası bu bunu bunun buna",
+    "de": "er ihn ihm sein seine seinen ihre dort dies diese dieser",
+    "fr": "elle ils elles leur leurs cela ceci",
+    "es": "ella ellos ellas sus allí eso esa ese",
+}
 FUNCTION_WORDS = _folded(_FUNCTION_WORDS)
+BACK_REFERENCES = _folded(_BACK_REFERENCES)
 QUESTION_WORDS = _folded(_QUESTION_WORDS)
 CONTINUATIONS = tuple(tuple(fold_word(w) for w in c.split()) for c in _CONTINUATIONS)
 
@@ -113,11 +127,23 @@ def continuation_rest(text: str) -> list[str] | None:
     return None
 
 
-def continues_previous(message: str) -> bool:
-    """Whether a message of a conversation names nothing of its own, so it can only be searched with the
-    previous question: only question words, conjunctions, pronouns and the like ("And where?", "Και πού;",
-    "E dove?", "Peki nerede?", "Why?", "What did he say?")."""
+def names_nothing(message: str) -> bool:
+    """Whether a message names nothing of its own: only question words, conjunctions, pronouns and the like
+    ("And where?", "Και πού;", "E dove?", "Peki nerede?", "Why?", "What did he say?"). In a conversation it
+    can only be searched with the previous question."""
     return not content_words(message)
+
+
+def points_back(message: str) -> bool:
+    """Whether a message points back at what the previous question named, with a pronoun or an adverb
+    ("Where did they meet?", "What did he say about energy?", "Ne zaman onunla görüştü?")."""
+    return any(w in BACK_REFERENCES for w in message_words(message))
+
+
+def continues_previous(message: str) -> bool:
+    """Whether a message of a conversation continues the previous question: it names nothing of its own or
+    points back at what the previous question named."""
+    return names_nothing(message) or points_back(message)
 
 
 def asks_previous_of(message: str) -> bool:

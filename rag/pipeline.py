@@ -215,12 +215,14 @@ class RAG:
         opts = self._options(top_k, language, sources, translate)
         answerer = self._answerer(None)
         qlang = answerer.question_language(question, self.lexical.languages, history)
+        also: tuple[str, ...] = ()
         if history:
-            question = answerer.search(question, qlang, opts, history).query
+            found = answerer.search(question, qlang, opts, history)
+            question, also = found.query, found.also
         translations = None
         if opts.translate and self.llm.health().ok:
             translations = answerer.translate(question, qlang, self.lexical.languages)
-        return answerer.retrieve(question, opts, qlang, translations)
+        return answerer.retrieve(question, opts, qlang, translations, also=also)
 
     def named(self, passages: Sequence[Passage]) -> list[Passage]:
         """The passages with the name users see (``Passage.shown``): the file name, or enough of the path to

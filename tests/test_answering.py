@@ -315,6 +315,19 @@ def test_and_where_after_a_lavrov_question_finds_wonsan(make_qa, language, model
         assert f"Earlier in this conversation the user asked: {LAVROV[language]}" in llm.requests[0][1]["content"]
 
 
+WHERE_DID_THEY_MEET = {"en": "Where did they meet?", "el": "Πού συναντήθηκαν αυτοί;",
+                       "it": "Dove si sono incontrati loro?", "tr": "Onlar nerede görüştü?"}
+
+
+@pytest.mark.parametrize("language", ["en", "el", "it", "tr"])
+def test_a_message_pointing_back_is_searched_with_the_earlier_question_and_answered_with_it(qa, llm, language):
+    stream = qa.stream(WHERE_DID_THEY_MEET[language], history=history(LAVROV[language]))
+    evidence = " ".join(c.sentence for c in stream.evidence.citations)
+    assert "Wonsan" in evidence or "Γουονσάν" in evidence
+    assert LAVROV[language] in stream.answer.standalone_question
+    assert f"Earlier in this conversation the user asked: {LAVROV[language]}" in llm.requests[0][1]["content"]
+
+
 @pytest.mark.parametrize("language", ["en", "el", "it", "tr"])
 @pytest.mark.parametrize("model_up", [True, False])
 def test_a_new_topic_in_a_conversation_gets_its_own_passages(make_qa, language, model_up):

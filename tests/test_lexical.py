@@ -10,7 +10,6 @@ import pytest
 
 from rag.language import language_name, snowball_algorithm
 from rag.lexical import LexicalIndex
-from rag.messages import asks_previous_of, content_words, continues_previous
 
 ENGLISH = [("en#0", "The foreign ministers met in Wonsan on Tuesday."), ("en#1", "Energy supplies were discussed.")]
 ITALIAN = [("it#0", "Lavrov ha incontrato Kim Jong Un a Wonsan."), ("it#1", "Si è parlato di energia.")]
@@ -121,46 +120,3 @@ def test_the_stemmer_is_snowballs_for_the_language_or_none(code: str, algorithm:
 @pytest.mark.parametrize(("code", "name"), [("el", "Greek"), ("tr", "Turkish"), ("zh", "Chinese"), ("xx", "xx")])
 def test_language_names_come_from_the_iso_code(code: str, name: str) -> None:
     assert language_name(code) == name
-
-
-# ---------------------------------------------------------------------------- the words of a chat message
-
-NOTHING_OF_THEIR_OWN = [
-    "And where?", "Και πού;", "E dove?", "Peki nerede?",
-    "When?", "Πότε;", "Quando?", "Ne zaman?",
-    "Why?", "Γιατί;", "Perché?", "Neden?",
-    "What did he say?", "Τι είπε;", "Cosa ha detto?", "Ne dedi?",
-    "How many?", "In which year?", "Σε ποια πόλη;", "In quale città?", "Hangi şehirde?",
-    "Und wo?", "Et où ?", "¿Y dónde?",
-]
-OWN_SUBJECT = {  # the message, the words it names (folded: lower case, no accents, ı as i)
-    "Who is Shoigu?": ["shoigu"],
-    "Ποιος είναι ο Σοϊγκού;": ["σοιγκου"],
-    "Chi è Shoigu?": ["shoigu"],
-    "Şoygu kimdir?": ["soygu"],
-    "And who is Shoigu?": ["shoigu"],
-    "Şoygu Pyongyang'da neyi görüştü?": ["soygu", "pyongyang", "gorustu"],
-}
-AND_PUTIN = ["And Putin?", "What about Putin?", "Και ο Πούτιν;", "E Putin?", "Peki Putin?", "Peki ya Putin?"]
-
-
-@pytest.mark.parametrize("message", NOTHING_OF_THEIR_OWN)
-def test_a_message_of_question_words_conjunctions_and_pronouns_names_nothing(message: str) -> None:
-    assert content_words(message) == [] and continues_previous(message)
-    assert not asks_previous_of(message)
-
-
-@pytest.mark.parametrize("message", list(OWN_SUBJECT))
-def test_a_message_that_names_its_subject_asks_its_own_question(message: str) -> None:
-    assert content_words(message) == OWN_SUBJECT[message]
-    assert not continues_previous(message) and not asks_previous_of(message)
-
-
-@pytest.mark.parametrize("message", AND_PUTIN)
-def test_and_a_name_asks_the_previous_question_of_that_name(message: str) -> None:
-    assert not continues_previous(message) and asks_previous_of(message)
-
-
-def test_only_a_short_and_message_borrows_the_previous_question() -> None:
-    assert not asks_previous_of("And how many engineers and builders is North Korea sending?")
-    assert not asks_previous_of("E come ha descritto la Russia lo scopo della visita?")
