@@ -105,9 +105,10 @@ def test_a_long_lived_reader_serves_through_another_processs_ingest_and_then_see
 
     # Readers look at the store version at most once a second, then open a fresh client in the background;
     # a question whose dense hits are gone rows catches up at once (see the tests below).
-    def new_article_found() -> bool:
+    def new_article_found() -> bool:  # by dense search and by BM25 (each catches up on its own)
         found = reader.retrieve("il festival del tartufo bianco di Alba", top_k=3)
-        return bool(found) and found[0].source == "tartufo.txt" and found[0].dense_score is not None
+        return (bool(found) and found[0].source == "tartufo.txt" and found[0].dense_score is not None
+                and found[0].lexical_score is not None)
 
     eventually(new_article_found)
     new = reader.retrieve("il festival del tartufo bianco di Alba", top_k=3)
