@@ -75,7 +75,8 @@ class SentenceVectors:
         if self._broken:
             return 0
         sentences = list(dict.fromkeys(s for text in chunk_texts for s in sentences_of(text)))
-        missing = [s for s in sentences if s not in self._read(sentences)]
+        stored = self._read(sentences)
+        missing = [s for s in sentences if s not in stored]
         if missing:
             self._write(dict(zip(missing, self.embedder.embed_passages(missing))))
         return len(missing)
