@@ -30,7 +30,7 @@ from rag.language import snowball_algorithm
 
 log = logging.getLogger(__name__)
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def strip_accents(text: str) -> str:
@@ -62,7 +62,7 @@ class Analyzer:
         text = text.lower()
         if self.language == "el":  # Greek accents vary (τόνος, final forms); the stemmer expects none
             text = strip_accents(text)
-        words = [w for w in _WORD.findall(text) if len(w) > 1 or w.isdigit()]
+        words = [w for w in WORD.findall(text) if len(w) > 1 or w.isdigit()]
         return self._stemmer.stemWords(words) if self._stemmer else words
 
 

@@ -6,11 +6,7 @@ topic and keeps its own passages; "And Putin?" asks the previous question again 
 
 from __future__ import annotations
 
-import re
-
-from rag.lexical import strip_accents
-
-WORD = re.compile(r"\w+", re.UNICODE)
+from rag.lexical import WORD, strip_accents
 
 # Whether a message asks something of its own or continues the previous question ("And where?") is read
 # from its words. A short message's language is often detected wrongly ("Who is Shoigu?" as German), so
@@ -138,12 +134,6 @@ def points_back(message: str) -> bool:
     """Whether a message points back at what the previous question named, with a pronoun or an adverb
     ("Where did they meet?", "What did he say about energy?", "Ne zaman onunla görüştü?")."""
     return any(w in BACK_REFERENCES for w in message_words(message))
-
-
-def continues_previous(message: str) -> bool:
-    """Whether a message of a conversation continues the previous question: it names nothing of its own or
-    points back at what the previous question named."""
-    return names_nothing(message) or points_back(message)
 
 
 def asks_previous_of(message: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.messages import asks_previous_of, content_words, continues_previous
+from rag.messages import asks_previous_of, content_words, names_nothing, points_back
 
 NOTHING_OF_THEIR_OWN = [
     "And where?", "Και πού;", "E dove?", "Peki nerede?",
@@ -36,29 +36,29 @@ AND_PUTIN = ["And Putin?", "What about Putin?", "Και ο Πούτιν;", "E Pu
 
 @pytest.mark.parametrize("message", NOTHING_OF_THEIR_OWN)
 def test_a_message_of_question_words_conjunctions_and_pronouns_names_nothing(message: str) -> None:
-    assert content_words(message) == [] and continues_previous(message)
+    assert content_words(message) == [] and names_nothing(message)
     assert not asks_previous_of(message)
 
 
 @pytest.mark.parametrize("message", list(OWN_SUBJECT))
 def test_a_message_that_names_its_subject_asks_its_own_question(message: str) -> None:
     assert content_words(message) == OWN_SUBJECT[message]
-    assert not continues_previous(message) and not asks_previous_of(message)
+    assert not names_nothing(message) and not points_back(message) and not asks_previous_of(message)
 
 
 @pytest.mark.parametrize("message", POINTING_BACK)
 def test_a_message_that_points_back_continues_the_previous_question(message: str) -> None:
-    assert content_words(message) and continues_previous(message)
+    assert content_words(message) and points_back(message)
 
 
 @pytest.mark.parametrize("message", NOT_POINTING_BACK)
 def test_an_article_or_conjunction_of_another_language_does_not_point_back(message: str) -> None:
-    assert not continues_previous(message)
+    assert not names_nothing(message) and not points_back(message)
 
 
 @pytest.mark.parametrize("message", AND_PUTIN)
 def test_and_a_name_asks_the_previous_question_of_that_name(message: str) -> None:
-    assert not continues_previous(message) and asks_previous_of(message)
+    assert not names_nothing(message) and not points_back(message) and asks_previous_of(message)
 
 
 def test_only_a_short_and_message_borrows_the_previous_question() -> None:
