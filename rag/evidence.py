@@ -117,15 +117,17 @@ def select_evidence(
 ) -> list[Citation]:
     """The best sentences as numbered snippets (best first), with neighbours while ``budget_tokens`` allows.
 
-    The same sentence in two overlapping chunks is chosen once (spans are compared in the article).
+    A sentence is chosen once, by its text: in two overlapping chunks of an article, and in two copies of an
+    article (the same file in two folders, two documents since their paths differ).
     """
     order = np.argsort(-scores.score, kind="stable")
     chosen: list[tuple[int, int, int, float]] = []  # (passage, first sentence, last sentence, similarity)
-    taken: set[tuple[str, int]] = set()  # (document, article offset) of every sentence used
+    taken: set[str] = set()  # the text of every sentence used, whitespace folded
     used = 0
 
-    def key(pi: int, si: int) -> tuple[str, int]:
-        return passages[pi].doc_id or passages[pi].source, passages[pi].start + scores.spans[pi][si][0]
+    def key(pi: int, si: int) -> str:
+        start, end = scores.spans[pi][si]
+        return " ".join(passages[pi].text[start:end].split())
 
     def cost(pi: int, first: int, last: int) -> int:
         p = passages[pi]

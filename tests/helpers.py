@@ -48,6 +48,16 @@ def seed_text(name: str) -> str:
     return (SEEDS / name).read_text(encoding="utf-8").replace("\r\n", "\n")
 
 
+def write_two_stories(docs: Path) -> None:
+    """``docs/2024/story.txt`` and ``docs/2025/story.txt``: two reports of Lavrov's meeting with Kim (the Italian
+    seed), worded apart, under one file name. Identical copies would have each sentence quoted once
+    (``rag.evidence.select_evidence``)."""
+    for year, name in (("2024", "Lavrov"), ("2025", "Lavrov, ministro russo,")):
+        (docs / year).mkdir(parents=True)
+        text = seed_text(ITALIAN).replace("Lavrov ", f"{name} ") + f"\nAggiornato nel {year}.\n"
+        (docs / year / "story.txt").write_text(text, encoding="utf-8")
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

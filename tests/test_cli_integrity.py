@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ITALIAN, REPO, SEEDS, assert_one_error_line, free_port, run_cli, seed_text
+from helpers import ITALIAN, REPO, SEEDS, assert_one_error_line, free_port, run_cli, write_two_stories
 
 from rag.cli import terminal_safe
 from rag.embedding import Embedder
@@ -113,9 +113,7 @@ def same_names(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     """A data folder holding ``news/2024/story.txt`` and ``news/2025/story.txt``: two articles, one file name."""
     root = tmp_path_factory.mktemp("same-names")
     docs = root / "news"
-    for year in ("2024", "2025"):
-        (docs / year).mkdir(parents=True)
-        (docs / year / "story.txt").write_text(seed_text(ITALIAN) + f"\nAggiornato nel {year}.\n", encoding="utf-8")
+    write_two_stories(docs)
     RAG(Settings(_env_file=None, data_dir=root / "data"), embedder=embedder).ingest(docs)
     return root / "data"
 

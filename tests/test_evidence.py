@@ -5,6 +5,8 @@ Real passages cut from the seed articles, the real bundled embedder; no index, n
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from helpers import seed_text
 
@@ -59,6 +61,16 @@ def test_a_sentence_in_two_overlapping_passages_is_quoted_once(embedder, passage
     spans = [(c.passage.source, s) for c in evidence
              for s, _ in [(c.start + a, 0) for a, _ in sentence_spans(c.sentence)]]
     assert len(spans) == len(set(spans))
+
+
+def test_a_sentence_in_two_copies_of_an_article_is_quoted_once(embedder, passages):
+    italian = passages[1]
+    copies = [replace(italian, id=f"{folder}:{italian.id}", doc_id=folder, path=f"/{folder}/{ITALIAN_SEED}")
+              for folder in ("news", "backup")]  # the same file in two folders: two documents
+    _, evidence = choose(embedder, copies, "Where did Lavrov meet Kim Jong Un?", language="en", budget=2000)
+    sentences = [" ".join(italian.text[a:b].split()) for c in evidence for a, b in
+                 [(c.start - italian.start + x, c.start - italian.start + y) for x, y in sentence_spans(c.sentence)]]
+    assert len(evidence) >= 2 and len(sentences) == len(set(sentences))
 
 
 def test_the_best_sentence_comes_first_and_numbers_follow_in_order(embedder, passages):

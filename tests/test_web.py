@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 import gradio as gr
 import pytest
 from fake_ollama import FakeOllama
-from helpers import ITALIAN, SEEDS, free_port, seed_text
+from helpers import ITALIAN, SEEDS, free_port, seed_text, write_two_stories
 
 from rag.llm import Health
 from rag.settings import Settings
@@ -710,9 +710,7 @@ def test_an_article_opens_whole_with_the_cited_sentence_highlighted(seeded_copy:
 
 def test_source_cards_tell_two_files_of_one_name_apart_and_open_the_right_one(tmp_path: Path, make_rag) -> None:
     docs = tmp_path / "news"
-    for year in ("2024", "2025"):
-        (docs / year).mkdir(parents=True)
-        (docs / year / "story.txt").write_text(ARTICLE + f"\nAggiornato nel {year}.\n", encoding="utf-8")
+    write_two_stories(docs)
     rag = make_rag(Settings(data_dir=tmp_path / "data", docs_dir=docs, ollama_host=f"http://127.0.0.1:{free_port()}"))
     rag.ingest(docs)
     page = ChatPage(rag)
